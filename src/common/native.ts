@@ -1,0 +1,32 @@
+/** Loads the small native helper (native/, built by `npm run build` with node-gyp). */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+
+export interface StrataNative {
+  punchHole(fd: number, offset: number, length: number): void;
+}
+
+/** The package root: two levels above this file in both src/ and dist/src/. */
+export function packageRoot(): string {
+  let dir = fileURLToPath(new URL('.', import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = join(dir, '..');
+    if (up === dir) throw new Error('Cannot find the Strata package root');
+    dir = up;
+  }
+  return dir;
+}
+
+let loaded: StrataNative | undefined;
+
+export function native(): StrataNative {
+  if (!loaded) {
+    const require = createRequire(import.meta.url);
+    const path = join(packageRoot(), 'build', 'Release', 'strata_native.node');
+    if (!existsSync(path)) throw new Error(`Native helper missing at ${path}: run npm run build`);
+    loaded = require(path) as StrataNative;
+  }
+  return loaded;
+}
