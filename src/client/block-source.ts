@@ -1,0 +1,109 @@
+/**
+ * Where a client gets a byte range of a block: a remote (or local) worker's data server over
+ * HTTP, which also reads through from the UFS when the block is not cached; or short-circuit,
+ * straight from a local worker's cache file under a lease.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { StrataError } from '../common/errors.js';
+import { RpcClient, type RpcIdentity } from '../common/rpc/client.js';
+import type { FileInfo, ReadType, WorkerAddress } from '../common/types.js';
+
+export class WorkerClients {
+  private readonly clients = new Map<string, RpcClient>();
+  constructor(private readonly identity: RpcIdentity, private readonly timeoutMs: number) {}
+
+  of(address: WorkerAddress): RpcClient {
+    const url = `http://${address.host}:${address.rpcPort}`;
+    let c = this.clients.get(url);
+    if (!c) this.clients.set(url, (c = new RpcClient(`worker ${address.host}:${address.rpcPort}`, url, this.identity, this.timeoutMs)));
+    return c;
+  }
+}
+
+/** Reads [offset, offset+length) of block `index` of a file through a worker into `into`. */
+export async function readViaWorker(
+  client: RpcClient,
+  file: FileInfo,
+  index: number,
+  offset: number,
+  length: number,
+  readType: ReadType,
+  into: Buffer,
+): Promise<number> {
+  const block = file.blocks![index]!;
+  const res = await client.download('/api/v1/read', {
+    blockId: block.blockId,
+    offset,
+    length,
+    readType,
+    mountId: file.mountId,
+    ufsPath: file.persistenceState === 'PERSISTED' ? file.ufsPath : undefined,
+    fileLength: file.length,
+    blockSize: file.blockSize,
+    fingerprint: file.fingerprint,
+  });
+  let at = 0;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    if (at + chunk.length > into.length) throw new StrataError('DATA_LOSS', `Worker sent more than the ${length} bytes asked for`);
+    chunk.copy(into, at);
+    at += chunk.length;
+  }
+  if (at !== length) throw new StrataError('UNAVAILABLE', `Read of block ${block.blockId} of ${file.path} ended after ${at} of ${length} bytes`);
+  return at;
+}
+
+interface LeasedBlock {
+  blockId: number;
+  cacheFile: string;
+  offset: number;
+  length: number;
+  tier: string;
+}
+
+/** Short-circuit reads of one file's blocks from a worker on this host. */
+export class ShortCircuitReader {
+  private readonly blocks = new Map<number, LeasedBlock>();
+  private readonly handles = new Map<string, FileHandle>();
+  private readonly leases: string[] = [];
+
+  constructor(private readonly worker: RpcClient) {}
+
+  has(blockId: number): boolean {
+    return this.blocks.has(blockId);
+  }
+
+  /** Leases blocks (no eviction until released); false when the worker no longer has them. */
+  async lease(blockIds: number[], promote: boolean): Promise<boolean> {
+    try {
+      const r = await this.worker.call<{ leaseId: string; blocks: LeasedBlock[] }>('POST', '/api/v1/lease', { body: { blockIds, promote } });
+      this.leases.push(r.leaseId);
+      for (const b of r.blocks) this.blocks.set(b.blockId, b);
+      return true;
+    } catch (err) {
+      if (StrataError.isCode(err, 'NOT_FOUND')) return false;
+      throw err;
+    }
+  }
+
+  async read(blockId: number, offset: number, into: Buffer, length: number): Promise<number> {
+    const b = this.blocks.get(blockId)!;
+    let fh = this.handles.get(b.cacheFile);
+    if (!fh) this.handles.set(b.cacheFile, (fh = await open(b.cacheFile, 'r')));
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await fh.read(into, done, length - done, b.offset + offset + done);
+      if (bytesRead === 0) throw new StrataError('DATA_LOSS', `Cache file ${b.cacheFile} is shorter than block ${blockId}`);
+      done += bytesRead;
+    }
+    return done;
+  }
+
+  async close(): Promise<void> {
+    for (const fh of this.handles.values()) await fh.close().catch(() => undefined);
+    this.handles.clear();
+    for (const leaseId of this.leases.splice(0)) {
+      await this.worker.call('POST', '/api/v1/lease/release', { body: { leaseId } }).catch(() => undefined);
+    }
+    this.blocks.clear();
+  }
+}

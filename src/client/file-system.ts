@@ -1,0 +1,181 @@
+/**
+ * The client library: Alluxio's FileSystem API over the master's and workers' HTTP APIs.
+ * Used by the shell, the FUSE mount and programs.
+ */
+import type { Configuration } from '../common/config/configuration.js';
+import { StrataError } from '../common/errors.js';
+import { normalizePath } from '../common/paths.js';
+import { RpcClient, closeRpcAgent } from '../common/rpc/client.js';
+import { identityFrom } from '../common/security.js';
+import type { FileInfo, MountPointInfo, ReadType, TierUsage, TtlAction, WorkerInfo, WriteType } from '../common/types.js';
+import { WorkerClients } from './block-source.js';
+import { FileInStream } from './file-in-stream.js';
+import { FileOutStream } from './file-out-stream.js';
+import { WorkerPicker } from './worker-picker.js';
+
+export interface CreateFileOptions {
+  writeType?: WriteType;
+  blockSize?: number;
+  recursive?: boolean;
+  overwrite?: boolean;
+  mode?: number;
+}
+
+export interface SetAttributeOptions {
+  pinned?: boolean;
+  ttl?: number;
+  ttlAction?: TtlAction;
+  mode?: number;
+  owner?: string;
+  group?: string;
+  recursive?: boolean;
+}
+
+export class FileSystem {
+  readonly master: RpcClient;
+  readonly picker: WorkerPicker;
+  private readonly workers: WorkerClients;
+
+  constructor(readonly conf: Configuration) {
+    const identity = identityFrom(conf);
+    const timeout = conf.getMs('strata.user.rpc.timeout');
+    this.master = new RpcClient('master', `http://${conf.get('strata.master.hostname')}:${conf.getInt('strata.master.rpc.port')}`, identity, timeout);
+    this.workers = new WorkerClients(identity, timeout);
+    this.picker = new WorkerPicker(this.master);
+  }
+
+  /** The caller's metadata sync interval, sent with each lookup as Alluxio's client does. */
+  get syncInterval(): number {
+    return this.conf.getMs('strata.user.file.metadata.sync.interval');
+  }
+
+  get readType(): ReadType {
+    return this.conf.getEnum('strata.user.file.readtype.default');
+  }
+
+  get writeType(): WriteType {
+    return this.conf.getEnum('strata.user.file.writetype.default');
+  }
+
+  getStatus(path: string, opts: { blocks?: boolean; sync?: boolean } = {}): Promise<FileInfo> {
+    return this.master.call('GET', '/api/v1/status', { query: { path: normalizePath(path), blocks: opts.blocks, sync: opts.sync, syncInterval: this.syncInterval } });
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await this.getStatus(path);
+      return true;
+    } catch (err) {
+      if (StrataError.isCode(err, 'NOT_FOUND')) return false;
+      throw err;
+    }
+  }
+
+  listStatus(path: string, opts: { recursive?: boolean; sync?: boolean } = {}): Promise<FileInfo[]> {
+    return this.master.call('GET', '/api/v1/list', { query: { path: normalizePath(path), recursive: opts.recursive, sync: opts.sync, syncInterval: this.syncInterval } });
+  }
+
+  createDirectory(path: string, opts: { recursive?: boolean; allowExists?: boolean; writeType?: WriteType; mode?: number } = {}): Promise<FileInfo> {
+    return this.master.call('POST', '/api/v1/mkdir', { body: { path: normalizePath(path), ...opts, writeType: opts.writeType ?? this.writeType } });
+  }
+
+  async createFile(path: string, opts: CreateFileOptions = {}): Promise<FileOutStream> {
+    const writeType = opts.writeType ?? this.writeType;
+    const info = await this.master.call<FileInfo>('POST', '/api/v1/create', {
+      body: {
+        path: normalizePath(path),
+        writeType,
+        blockSize: opts.blockSize ?? this.conf.getBytes('strata.user.block.size.bytes.default'),
+        recursive: opts.recursive,
+        overwrite: opts.overwrite,
+        mode: opts.mode,
+      },
+    });
+    try {
+      const worker = await this.picker.home(info.fileId);
+      return new FileOutStream(info, writeType, this.workers.of(worker), this.master);
+    } catch (err) {
+      await this.delete(info.path, { alluxioOnly: true }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async openFile(path: string, opts: { readType?: ReadType } = {}): Promise<FileInStream> {
+    const info = await this.getStatus(path, { blocks: true });
+    if (info.folder) throw new StrataError('IS_A_DIRECTORY', `${info.path} is a folder, not a file`);
+    if (!info.completed) throw new StrataError('FAILED_PRECONDITION', `${info.path} is still being written`);
+    return new FileInStream(info, {
+      picker: this.picker,
+      workers: this.workers,
+      refresh: () => this.getStatus(info.path, { blocks: true }),
+      readType: opts.readType ?? this.readType,
+      shortCircuit: this.conf.getBool('strata.user.short.circuit.enabled'),
+      readAheadMax: this.conf.getBytes('strata.user.file.readahead.max'),
+      chunkSize: this.conf.getBytes('strata.user.streaming.reader.chunk.size.bytes'),
+    });
+  }
+
+  async delete(path: string, opts: { recursive?: boolean; alluxioOnly?: boolean } = {}): Promise<void> {
+    await this.master.call('POST', '/api/v1/delete', { body: { path: normalizePath(path), ...opts } });
+  }
+
+  rename(src: string, dst: string): Promise<FileInfo> {
+    return this.master.call('POST', '/api/v1/rename', { body: { src: normalizePath(src), dst: normalizePath(dst) } });
+  }
+
+  async mount(path: string, ufsUri: string, opts: { readOnly?: boolean; shared?: boolean; options?: Record<string, string> } = {}): Promise<void> {
+    await this.master.call('POST', '/api/v1/mount', { body: { path: normalizePath(path), ufsUri, ...opts } });
+  }
+
+  async unmount(path: string): Promise<void> {
+    await this.master.call('POST', '/api/v1/unmount', { body: { path: normalizePath(path) } });
+  }
+
+  getMountTable(): Promise<MountPointInfo[]> {
+    return this.master.call('GET', '/api/v1/mounts');
+  }
+
+  async free(path: string, opts: { forced?: boolean } = {}): Promise<number> {
+    return (await this.master.call<{ files: number }>('POST', '/api/v1/free', { body: { path: normalizePath(path), ...opts } })).files;
+  }
+
+  persist(path: string): Promise<FileInfo> {
+    return this.master.call('POST', '/api/v1/persist', { body: { path: normalizePath(path) } });
+  }
+
+  async setAttribute(path: string, opts: SetAttributeOptions): Promise<void> {
+    await this.master.call('POST', '/api/v1/setattr', { body: { path: normalizePath(path), ...opts } });
+  }
+
+  /** Caches every block of a file that is not cached yet (fs load). */
+  async load(path: string): Promise<{ blocks: number; loaded: number }> {
+    const info = await this.getStatus(path, { blocks: true });
+    if (info.folder) throw new StrataError('IS_A_DIRECTORY', `${info.path} is a folder`);
+    if (info.persistenceState !== 'PERSISTED') {
+      if (info.inAlluxioPercentage === 100) return { blocks: info.blocks!.length, loaded: 0 };
+      throw new StrataError('FAILED_PRECONDITION', `Cannot load ${info.path}: it is ${info.persistenceState} and not wholly cached`);
+    }
+    let loaded = 0;
+    const worker = this.workers.of(await this.picker.home(info.fileId));
+    for (const b of info.blocks!) {
+      if (b.locations.length > 0) continue;
+      await worker.call('POST', '/api/v1/load', {
+        body: { fileId: info.fileId, index: b.index, source: { mountId: info.mountId, ufsPath: info.ufsPath, fileLength: info.length, blockSize: info.blockSize, fingerprint: info.fingerprint } },
+      });
+      loaded++;
+    }
+    return { blocks: info.blocks!.length, loaded };
+  }
+
+  listWorkers(): Promise<WorkerInfo[]> {
+    return this.master.call('GET', '/api/v1/workers');
+  }
+
+  capacity(): Promise<{ tiers: TierUsage[]; workers: WorkerInfo[] }> {
+    return this.master.call('GET', '/api/v1/capacity');
+  }
+
+  async close(): Promise<void> {
+    await closeRpcAgent();
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Metrics (prom-client). Each daemon role has its own registry, served on its web port, so a
+ * local master+worker process shows each role's metrics on that role's port.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { HttpServer, RAW as RAW_SENT } from './rpc/server.js';
+import type { Logger } from './logging.js';
+
+export { Counter, Gauge, Registry };
+
+export function newRegistry(role: string, withProcessMetrics: boolean): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ role });
+  if (withProcessMetrics) collectDefaultMetrics({ register: registry, prefix: 'strata_' });
+  return registry;
+}
+
+/** The web server of a role: /metrics and a JSON status, both open (no secrets in them). */
+export function webServer(name: string, registry: Registry, status: () => unknown, logger: Logger): HttpServer {
+  return new HttpServer({ name, logger })
+    .route('GET', '/metrics', async (ctx) => {
+      const text = await registry.metrics();
+      ctx.res.writeHead(200, { 'content-type': registry.contentType });
+      ctx.res.end(text);
+      return RAW_SENT;
+    }, { open: true })
+    .route('GET', '/api/v1/status', () => status(), { open: true });
+}
+

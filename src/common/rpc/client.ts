@@ -1,0 +1,106 @@
+/**
+ * Calls a Strata API over HTTP (undici). Errors come back as StrataError with the server's code;
+ * a server that does not answer becomes UNAVAILABLE within the configured timeout, naming it.
+ */
+import { Agent, request, type Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
+import { StrataError, isErrorCode, toStrataError } from '../errors.js';
+import { GROUP_HEADER, TOKEN_HEADER, USER_HEADER } from './server.js';
+
+export interface RpcIdentity {
+  token?: string;
+  user: string;
+  group: string;
+}
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+let sharedAgent: Agent | undefined;
+function agent(): Agent {
+  // One pool per process; keep-alive connections are reused across calls.
+  sharedAgent ??= new Agent({ connections: 64, keepAliveTimeout: 10_000, pipelining: 1 });
+  return sharedAgent;
+}
+
+export async function closeRpcAgent(): Promise<void> {
+  const a = sharedAgent;
+  sharedAgent = undefined;
+  await a?.close();
+}
+
+function queryString(query?: Query): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+async function errorFrom(res: Dispatcher.ResponseData, what: string): Promise<StrataError> {
+  const text = await res.body.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as { code?: string; message?: string };
+    if (isErrorCode(body.code)) return new StrataError(body.code, body.message ?? what);
+  } catch {
+    // Not a Strata error body.
+  }
+  return new StrataError('INTERNAL', `${what}: HTTP ${res.statusCode} ${text.slice(0, 200)}`);
+}
+
+export class RpcClient {
+  constructor(
+    readonly name: string,
+    readonly baseUrl: string,
+    private readonly identity: RpcIdentity,
+    private readonly timeoutMs: number,
+  ) {}
+
+  private headers(extra?: Record<string, string>): Record<string, string> {
+    const h: Record<string, string> = { [USER_HEADER]: this.identity.user, [GROUP_HEADER]: this.identity.group, ...extra };
+    if (this.identity.token) h[TOKEN_HEADER] = this.identity.token;
+    return h;
+  }
+
+  private async send(method: Dispatcher.HttpMethod, path: string, opts: { query?: Query; body?: string | Readable; headers?: Record<string, string>; bodyTimeoutMs?: number }): Promise<Dispatcher.ResponseData> {
+    try {
+      const res = await request(`${this.baseUrl}${path}${queryString(opts.query)}`, {
+        method,
+        dispatcher: agent(),
+        headers: this.headers(opts.headers),
+        body: opts.body,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: opts.bodyTimeoutMs ?? this.timeoutMs,
+      });
+      if (res.statusCode >= 400) throw await errorFrom(res, `${this.name} ${path}`);
+      return res;
+    } catch (err) {
+      if (err instanceof StrataError) throw err;
+      const e = toStrataError(err);
+      if (e.code === 'UNAVAILABLE' || e.code === 'INTERNAL') {
+        throw new StrataError('UNAVAILABLE', `${this.name} at ${this.baseUrl} is unavailable: ${(err as Error).message}`, { cause: err });
+      }
+      throw e;
+    }
+  }
+
+  /** A JSON control call. */
+  async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, opts: { query?: Query; body?: unknown } = {}): Promise<T> {
+    const res = await this.send(method, path, {
+      query: opts.query,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      headers: opts.body === undefined ? undefined : { 'content-type': 'application/json' },
+    });
+    return (await res.body.json()) as T;
+  }
+
+  /** A data call whose response body is a byte stream. */
+  async download(path: string, query: Query): Promise<Dispatcher.ResponseData> {
+    return this.send('GET', path, { query, bodyTimeoutMs: this.timeoutMs * 6 });
+  }
+
+  /** A data call that streams a request body and answers JSON. */
+  async upload<T>(path: string, query: Query, body: Readable): Promise<T> {
+    const res = await this.send('PUT', path, { query, body, headers: { 'content-type': 'application/octet-stream' }, bodyTimeoutMs: this.timeoutMs * 6 });
+    return (await res.body.json()) as T;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Read-through: a block that is not cached is read from the UFS once, written into the cache
+ * file as it arrives, and handed to every reader of it from there as soon as the bytes they
+ * need are in. Concurrent readers share one fill; a reader that stops early does not stop the
+ * fill, which completes in the background. The block becomes visible as cached only when
+ * complete (the store's commit), and the master hears of it before the last reader is answered.
+ */
+import { EventEmitter } from 'node:events';
+import { StrataError, toStrataError } from '../common/errors.js';
+import type { Logger } from '../common/logging.js';
+import type { UfsBlockSource } from '../common/types.js';
+import type { BlockMeta, BlockStore, BlockWriter } from './block-store/index.js';
+import type { UfsAccess } from './ufs-access.js';
+
+export interface FillTarget {
+  blockId: number;
+  fileId: number;
+  index: number;
+  source: UfsBlockSource;
+}
+
+export class Fill extends EventEmitter {
+  written = 0;
+  failed?: StrataError;
+  readonly done: Promise<BlockMeta>;
+
+  constructor(
+    readonly blockId: number,
+    readonly length: number,
+    readonly writer: BlockWriter,
+    run: (fill: Fill) => Promise<BlockMeta>,
+  ) {
+    super();
+    this.setMaxListeners(0);
+    this.done = run(this);
+    this.done.catch((err: unknown) => {
+      this.failed = toStrataError(err);
+      this.emit('progress');
+    });
+  }
+
+  /** Resolves once `end` bytes of the block are in the cache file. */
+  async waitFor(end: number): Promise<void> {
+    while (this.written < end) {
+      if (this.failed) throw this.failed;
+      await new Promise<void>((resolve) => this.once('progress', resolve));
+    }
+  }
+}
+
+export class BlockFiller {
+  private readonly fills = new Map<number, Fill>();
+
+  constructor(
+    private readonly store: BlockStore,
+    private readonly ufs: UfsAccess,
+    private readonly onCommitted: (meta: BlockMeta) => Promise<void>,
+    private readonly onUfsBytes: (n: number) => void,
+    private readonly logger: Logger,
+  ) {}
+
+  inFlight(blockId: number): Fill | undefined {
+    return this.fills.get(blockId);
+  }
+
+  static blockLength(t: FillTarget): number {
+    const offset = t.index * t.source.blockSize;
+    const length = Math.min(t.source.blockSize, t.source.fileLength - offset);
+    if (length <= 0) throw new StrataError('INVALID_ARGUMENT', `Block ${t.index} lies past the end of ${t.source.ufsPath}`);
+    return length;
+  }
+
+  /** The fill of a block, started if none is running; undefined when there is no room to cache it. */
+  async start(t: FillTarget): Promise<Fill | undefined> {
+    const running = this.fills.get(t.blockId);
+    if (running) return running;
+    const length = BlockFiller.blockLength(t);
+    let writer: BlockWriter;
+    try {
+      writer = await this.store.createBlock({ fileId: t.fileId, index: t.index, blockSize: t.source.blockSize, length });
+    } catch (err) {
+      const again = this.fills.get(t.blockId);
+      if (again) return again;
+      if (StrataError.isCode(err, 'RESOURCE_EXHAUSTED') || StrataError.isCode(err, 'ALREADY_EXISTS')) {
+        this.logger.warn({ blockId: t.blockId, err: (err as Error).message }, 'block not cached');
+        return undefined;
+      }
+      throw err;
+    }
+    const fill = new Fill(t.blockId, length, writer, (f) => this.run(f, t));
+    this.fills.set(t.blockId, fill);
+    fill.done.finally(() => this.fills.delete(t.blockId)).catch(() => undefined);
+    return fill;
+  }
+
+  private async run(fill: Fill, t: FillTarget): Promise<BlockMeta> {
+    try {
+      const ufs = await this.ufs.get(t.source.mountId);
+      const stream = await ufs.openRange(t.source.ufsPath, t.index * t.source.blockSize, fill.length);
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        await fill.writer.write(chunk);
+        fill.written += chunk.length;
+        this.onUfsBytes(chunk.length);
+        fill.emit('progress');
+      }
+      if (fill.written !== fill.length) {
+        throw new StrataError('DATA_LOSS', `${t.source.ufsPath} is shorter than expected: got ${fill.written} of ${fill.length} bytes of block ${t.index} (the file changed in the UFS?)`);
+      }
+      const meta = await fill.writer.commit();
+      await this.onCommitted(meta);
+      return meta;
+    } catch (err) {
+      await fill.writer.abort().catch(() => undefined);
+      this.logger.warn({ blockId: t.blockId, err: (err as Error).message }, 'block fill failed');
+      throw toStrataError(err, `Reading ${t.source.ufsPath} from the UFS`);
+    }
+  }
+}

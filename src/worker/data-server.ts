@@ -1,0 +1,191 @@
+/**
+ * The worker's data server: streams block ranges (from the cache, or read through from the
+ * UFS), takes whole-file writes, grants short-circuit leases on cache files, and does the
+ * block-level work the master asks for (remove, persist, load).
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { StrataError } from '../common/errors.js';
+import type { Logger } from '../common/logging.js';
+import type { Counter } from '../common/metrics.js';
+import { RAW, type HttpServer, type RequestContext } from '../common/rpc/server.js';
+import { READ_TYPES, WRITE_TYPES, blockIdOf, fileIdOfBlock, indexOfBlock, type ReadType, type UfsBlockSource, type WriteType } from '../common/types.js';
+import type { BlockStore } from './block-store/index.js';
+import { BlockFiller, type Fill } from './block-fill.js';
+import type { MasterLink } from './master-link.js';
+import type { Persister } from './persister.js';
+import type { UfsAccess } from './ufs-access.js';
+import { FileWriter } from './file-writer.js';
+
+export interface WorkerMetrics {
+  bytesRead: Counter<'source'>;
+  blockRequests: Counter<'result'>;
+  bytesWritten: Counter<'target'>;
+}
+
+const CHUNK = 1 << 20;
+
+async function write(res: ServerResponse, chunk: Uint8Array): Promise<void> {
+  if (!res.write(chunk)) {
+    await new Promise<void>((resolve, reject) => {
+      const onClose = () => reject(new StrataError('CANCELLED', 'reader went away'));
+      res.once('drain', () => {
+        res.off('close', onClose);
+        resolve();
+      });
+      res.once('close', onClose);
+    });
+  }
+}
+
+/** Copies bytes of a cache file to the response, waiting on a fill for bytes not yet in. */
+async function sendRange(res: ServerResponse, file: string, fileOffset: number, length: number, fill?: { fill: Fill; blockOffset: number }): Promise<number> {
+  const fh: FileHandle = await open(file, 'r');
+  try {
+    let sent = 0;
+    while (sent < length) {
+      const n = Math.min(CHUNK, length - sent);
+      if (fill) await fill.fill.waitFor(fill.blockOffset + sent + n);
+      const buf = Buffer.allocUnsafe(n);
+      const { bytesRead } = await fh.read(buf, 0, n, fileOffset + sent);
+      if (bytesRead === 0) throw new StrataError('DATA_LOSS', `Cache file ${file} ended early`);
+      await write(res, bytesRead === n ? buf : buf.subarray(0, bytesRead));
+      sent += bytesRead;
+    }
+    return sent;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function sendStream(res: ServerResponse, stream: Readable): Promise<number> {
+  let sent = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    await write(res, chunk);
+    sent += chunk.length;
+  }
+  return sent;
+}
+
+function int(q: URLSearchParams, name: string): number {
+  const v = Number(q.get(name));
+  if (q.get(name) === null || !Number.isSafeInteger(v) || v < 0) throw new StrataError('INVALID_ARGUMENT', `Parameter ${name} must be a non-negative integer`);
+  return v;
+}
+
+function sourceOf(q: URLSearchParams): UfsBlockSource | undefined {
+  if (!q.get('ufsPath')) return undefined;
+  return {
+    mountId: int(q, 'mountId'),
+    ufsPath: q.get('ufsPath')!,
+    fileLength: int(q, 'fileLength'),
+    blockSize: int(q, 'blockSize'),
+    fingerprint: q.get('fingerprint') ?? '',
+  };
+}
+
+export function registerDataServer(
+  server: HttpServer,
+  d: { store: BlockStore; filler: BlockFiller; ufs: UfsAccess; master: MasterLink; persister: Persister; metrics: WorkerMetrics; logger: Logger; leaseTimeoutMs: number; topTier: string },
+): void {
+  const { store, filler, metrics } = d;
+
+  async function read(ctx: RequestContext): Promise<typeof RAW> {
+    const q = ctx.query;
+    const blockId = int(q, 'blockId');
+    const offset = int(q, 'offset');
+    const length = int(q, 'length');
+    const readType = (q.get('readType') ?? 'CACHE') as ReadType;
+    if (!READ_TYPES.includes(readType)) throw new StrataError('INVALID_ARGUMENT', `Unknown read type ${readType}`);
+    const res = ctx.res;
+    let meta = store.get(blockId);
+    if (meta) {
+      if (offset + length > meta.length) throw new StrataError('INVALID_ARGUMENT', `Range ${offset}+${length} is past the end of block ${blockId} (${meta.length} bytes)`);
+      if (readType === 'CACHE_PROMOTE' && meta.tier !== d.topTier && (await store.promote(blockId).catch(() => false))) meta = store.get(blockId) ?? meta;
+      const lease = store.acquireLease([blockId], d.leaseTimeoutMs);
+      try {
+        const held = lease.blocks[0]!;
+        store.touch(blockId);
+        metrics.blockRequests.inc({ result: 'hit' });
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': length, 'x-strata-source': 'cache' });
+        metrics.bytesRead.inc({ source: 'cache' }, await sendRange(res, held.cacheFile, held.offset + offset, length));
+      } finally {
+        store.releaseLease(lease.leaseId);
+      }
+      res.end();
+      return RAW;
+    }
+    const source = sourceOf(q);
+    if (!source) throw new StrataError('NOT_FOUND', `Block ${blockId} is not cached on this worker`);
+    const target = { blockId, fileId: fileIdOfBlock(blockId), index: indexOfBlock(blockId), source };
+    const blockLength = BlockFiller.blockLength(target);
+    if (offset + length > blockLength) throw new StrataError('INVALID_ARGUMENT', `Range ${offset}+${length} is past the end of block ${blockId} (${blockLength} bytes)`);
+    metrics.blockRequests.inc({ result: 'miss' });
+    const fill = readType === 'NO_CACHE' ? filler.inFlight(blockId) : await filler.start(target);
+    if (!fill) {
+      // NO_CACHE, or no room to cache: stream straight from the UFS.
+      const ufs = await d.ufs.get(source.mountId);
+      const stream = await ufs.openRange(source.ufsPath, target.index * source.blockSize + offset, length);
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': length, 'x-strata-source': 'ufs' });
+      metrics.bytesRead.inc({ source: 'ufs' }, await sendStream(res, stream));
+      res.end();
+      return RAW;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': length, 'x-strata-source': 'ufs' });
+    metrics.bytesRead.inc({ source: 'ufs' }, await sendRange(res, fill.writer.cacheFile, fill.writer.offset + offset, length, { fill, blockOffset: offset }));
+    // A reader that reached the end of the block sees it committed (and known to the master).
+    if (offset + length === blockLength) await fill.done;
+    res.end();
+    return RAW;
+  }
+
+  server
+    .route('GET', '/health', () => ({ ok: true, workerId: d.master.workerId }), { open: true })
+    .route('GET', '/api/v1/read', read)
+    .route('PUT', '/api/v1/write', async (ctx) => {
+      const q = ctx.query;
+      const writeType = (q.get('writeType') ?? '') as WriteType;
+      if (!WRITE_TYPES.includes(writeType)) throw new StrataError('INVALID_ARGUMENT', `Unknown write type ${writeType}`);
+      const writer = new FileWriter({
+        store,
+        ufs: d.ufs,
+        fileId: int(q, 'fileId'),
+        blockSize: int(q, 'blockSize'),
+        writeType,
+        mountId: int(q, 'mountId'),
+        ufsPath: q.get('ufsPath') ?? '',
+      });
+      const result = await writer.run(ctx.req);
+      metrics.bytesWritten.inc({ target: writeType === 'THROUGH' ? 'ufs' : 'cache' }, result.length);
+      await d.master.commit(result.committed);
+      return result;
+    })
+    .route('POST', '/api/v1/lease', async (ctx) => {
+      const b = await ctx.json<{ blockIds: number[]; promote?: boolean }>();
+      if (b.promote) for (const id of b.blockIds) await store.promote(id).catch(() => false);
+      const lease = store.acquireLease(b.blockIds, d.leaseTimeoutMs);
+      for (const id of b.blockIds) store.touch(id);
+      metrics.blockRequests.inc({ result: 'hit' }, b.blockIds.length);
+      return { leaseId: lease.leaseId, blocks: lease.blocks.map((m) => ({ blockId: m.blockId, cacheFile: m.cacheFile, offset: m.offset, length: m.length, tier: m.tier })) };
+    })
+    .route('POST', '/api/v1/lease/release', async (ctx) => {
+      store.releaseLease((await ctx.json<{ leaseId: string }>()).leaseId);
+      return {};
+    })
+    .route('POST', '/api/v1/load', async (ctx) => {
+      const b = await ctx.json<{ fileId: number; index: number; source: UfsBlockSource }>();
+      const blockId = blockIdOf(b.fileId, b.index);
+      if (store.has(blockId)) return { cached: true, already: true };
+      const fill = await filler.start({ blockId, fileId: b.fileId, index: b.index, source: b.source });
+      if (!fill) throw new StrataError('RESOURCE_EXHAUSTED', `No room to cache block ${blockId} on this worker`);
+      await fill.done;
+      return { cached: true, already: false };
+    })
+    .route('POST', '/api/v1/blocks/remove', async (ctx) => {
+      const b = await ctx.json<{ blockIds: number[] }>();
+      for (const id of b.blockIds) await store.remove(id);
+      return { removed: b.blockIds.length };
+    })
+    .route('POST', '/api/v1/persist', async (ctx) => d.persister.persist(await ctx.json()));
+}

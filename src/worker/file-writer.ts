@@ -1,0 +1,85 @@
+/**
+ * Takes one whole-file write stream and lays it into blocks of the local cache (all on this
+ * worker, so the file stays one cache file) and/or into the UFS, per write type:
+ * MUST_CACHE and ASYNC_THROUGH cache only, CACHE_THROUGH both, THROUGH the UFS only.
+ * On any failure nothing is left behind: open blocks are aborted, committed ones removed,
+ * the UFS write dropped.
+ */
+import type { Readable } from 'node:stream';
+import { StrataError, toStrataError } from '../common/errors.js';
+import { blockIdOf, type WriteType } from '../common/types.js';
+import type { UfsWriteStream } from '../ufs/under-file-system.js';
+import type { BlockStore, BlockWriter } from './block-store/index.js';
+import type { UfsAccess } from './ufs-access.js';
+
+export interface FileWriteResult {
+  length: number;
+  blocks: number;
+  committed: Record<string, number[]>;
+  fingerprint?: string;
+  ufsMtimeMs?: number;
+}
+
+export class FileWriter {
+  private block?: BlockWriter;
+  private index = 0;
+  private length = 0;
+  private readonly committed: Array<{ blockId: number; tier: string }> = [];
+  private ufsOut?: UfsWriteStream;
+
+  constructor(
+    private readonly p: { store: BlockStore; ufs: UfsAccess; fileId: number; blockSize: number; writeType: WriteType; mountId: number; ufsPath: string },
+  ) {
+    if (!(p.blockSize > 0)) throw new StrataError('INVALID_ARGUMENT', 'Block size must be positive');
+  }
+
+  private get caching(): boolean {
+    return this.p.writeType !== 'THROUGH';
+  }
+
+  private get through(): boolean {
+    return this.p.writeType === 'CACHE_THROUGH' || this.p.writeType === 'THROUGH';
+  }
+
+  async run(body: Readable): Promise<FileWriteResult> {
+    try {
+      if (this.through) {
+        if (!this.p.ufsPath) throw new StrataError('INVALID_ARGUMENT', `Write type ${this.p.writeType} needs a UFS path`);
+        this.ufsOut = await (await this.p.ufs.get(this.p.mountId)).create(this.p.ufsPath);
+      }
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        if (this.ufsOut) await this.ufsOut.write(chunk);
+        if (this.caching) await this.cache(chunk);
+        this.length += chunk.length;
+      }
+      if (this.block) await this.commitBlock();
+      const status = this.ufsOut ? await this.ufsOut.close() : undefined;
+      const committed: Record<string, number[]> = {};
+      for (const c of this.committed) (committed[c.tier] ??= []).push(c.blockId);
+      return { length: this.length, blocks: this.committed.length, committed, fingerprint: status?.fingerprint, ufsMtimeMs: status?.lastModifiedMs };
+    } catch (err) {
+      await this.block?.abort().catch(() => undefined);
+      for (const c of this.committed) await this.p.store.remove(c.blockId).catch(() => undefined);
+      await this.ufsOut?.abort().catch(() => undefined);
+      throw toStrataError(err, `Writing file ${this.p.fileId}`);
+    }
+  }
+
+  private async cache(chunk: Buffer): Promise<void> {
+    let at = 0;
+    while (at < chunk.length) {
+      this.block ??= await this.p.store.createBlock({ fileId: this.p.fileId, index: this.index, blockSize: this.p.blockSize, length: this.p.blockSize });
+      const n = Math.min(chunk.length - at, this.p.blockSize - this.block.written);
+      await this.block.write(at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n));
+      at += n;
+      if (this.block.written === this.p.blockSize) await this.commitBlock();
+    }
+  }
+
+  private async commitBlock(): Promise<void> {
+    const meta = await this.block!.commit();
+    this.committed.push({ blockId: blockIdOf(this.p.fileId, this.index), tier: meta.tier });
+    this.block = undefined;
+    this.index++;
+  }
+}

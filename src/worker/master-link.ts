@@ -1,0 +1,81 @@
+/**
+ * The worker's side of the master protocol: register with a full block report, heartbeat with
+ * deltas, commit new blocks at once (so a file is seen as cached as soon as its writer or
+ * reader is answered), and fetch mount options. A failed heartbeat makes the next contact a
+ * full registration, so no delta is lost while the master is away.
+ */
+import type { Logger } from '../common/logging.js';
+import { RpcClient } from '../common/rpc/client.js';
+import type { FileInfo, HeartbeatCommand, MountPointInfo, WorkerAddress } from '../common/types.js';
+import type { BlockStore } from './block-store/index.js';
+
+export class MasterLink {
+  workerId = 0;
+  private registered = false;
+  private timer?: NodeJS.Timeout;
+  private beating?: Promise<void>;
+
+  constructor(
+    readonly master: RpcClient,
+    private readonly store: BlockStore,
+    private readonly address: WorkerAddress,
+    private readonly logger: Logger,
+  ) {}
+
+  async register(): Promise<void> {
+    this.store.drainChanges();
+    const { workerId } = await this.master.call<{ workerId: number }>('POST', '/api/v1/worker/register', {
+      body: { address: this.address, tiers: this.store.usage(), blocks: this.store.listBlocks() },
+    });
+    this.workerId = workerId;
+    this.registered = true;
+    this.logger.info({ workerId }, 'registered with master');
+  }
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => {
+      this.beating ??= this.heartbeat().finally(() => (this.beating = undefined));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  async heartbeat(): Promise<void> {
+    try {
+      if (!this.registered) return await this.register();
+      const changes = this.store.drainChanges();
+      const cmd = await this.master.call<HeartbeatCommand>('POST', '/api/v1/worker/heartbeat', {
+        body: { workerId: this.workerId, tiers: this.store.usage(), addedBlocks: changes.added, removedBlocks: changes.removed },
+      });
+      if (cmd.command === 'REGISTER') return await this.register();
+      this.store.setPinnedFiles(cmd.pinnedFileIds);
+      for (const id of cmd.removeBlocks) await this.store.remove(id);
+    } catch (err) {
+      if (this.registered) this.logger.warn({ err: (err as Error).message }, 'heartbeat failed; will register again');
+      this.registered = false;
+    }
+  }
+
+  /** Reports freshly cached blocks now, not at the next heartbeat. */
+  async commit(blocks: Record<string, number[]>): Promise<void> {
+    if (!this.registered) return;
+    try {
+      await this.master.call('POST', '/api/v1/worker/commit', { body: { workerId: this.workerId, blocks } });
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'block commit failed; the next registration reports it');
+      this.registered = false;
+    }
+  }
+
+  mount(id: number): Promise<MountPointInfo> {
+    return this.master.call('GET', '/api/v1/worker/mount', { query: { id } });
+  }
+
+  file(id: number): Promise<FileInfo> {
+    return this.master.call('GET', '/api/v1/worker/file', { query: { id } });
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.beating;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The worker process: the tiered block store, read-through from the UFS, the data server on
+ * the RPC port, /metrics on the web port, and the link to the master.
+ */
+import type { Configuration } from '../common/config/configuration.js';
+import { requireSize } from '../common/config/units.js';
+import { StrataError } from '../common/errors.js';
+import type { Logger } from '../common/logging.js';
+import { Counter, Gauge, newRegistry, webServer } from '../common/metrics.js';
+import { RpcClient } from '../common/rpc/client.js';
+import { HttpServer } from '../common/rpc/server.js';
+import { clusterToken, identityFrom } from '../common/security.js';
+import { join } from 'node:path';
+import { BlockStore, type TierConfig } from './block-store/index.js';
+import { BlockFiller } from './block-fill.js';
+import { registerDataServer } from './data-server.js';
+import { MasterLink } from './master-link.js';
+import { Persister } from './persister.js';
+import { UfsAccess } from './ufs-access.js';
+
+export function tiersFrom(conf: Configuration): TierConfig[] {
+  const levels = conf.getInt('strata.worker.tieredstore.levels');
+  if (levels < 1 || levels > 3) throw new StrataError('INVALID_ARGUMENT', `strata.worker.tieredstore.levels must be 1, 2 or 3 (got ${levels})`);
+  const tiers: TierConfig[] = [];
+  for (let n = 0; n < levels; n++) {
+    const key = `strata.worker.tieredstore.level${n}`;
+    const paths = conf.getList(`${key}.dirs.path`);
+    const quotas = conf.getList(`${key}.dirs.quota`).map((q) => requireSize(q, `${key}.dirs.quota`));
+    if (paths.length === 0) throw new StrataError('INVALID_ARGUMENT', `${key}.dirs.path is empty`);
+    tiers.push({
+      alias: conf.getEnum(`${key}.alias`),
+      // Alluxio reuses the last quota for dirs that have none.
+      dirs: paths.map((path, i) => ({ path, quotaBytes: quotas[Math.min(i, quotas.length - 1)] ?? 0 })),
+    });
+  }
+  return tiers;
+}
+
+export class WorkerProcess {
+  rpcPort = 0;
+  webPort = 0;
+
+  private constructor(
+    private readonly parts: { store: BlockStore; link: MasterLink; rpc: HttpServer; web: HttpServer; logger: Logger },
+  ) {}
+
+  get workerId(): number {
+    return this.parts.link.workerId;
+  }
+
+  static async start(conf: Configuration, logger: Logger): Promise<WorkerProcess> {
+    const tiers = tiersFrom(conf);
+    const store = await BlockStore.open({ tiers, indexPath: join(conf.get('strata.worker.index.dir'), 'blocks.db'), logger });
+    const identity = identityFrom(conf);
+    const timeoutMs = conf.getMs('strata.user.rpc.timeout');
+    const masterUrl = `http://${conf.get('strata.master.hostname')}:${conf.getInt('strata.master.rpc.port')}`;
+    const host = conf.get('strata.worker.bind.host');
+    const rpc = new HttpServer({ name: 'worker', token: clusterToken(conf), logger });
+    const registry = newRegistry('worker', false);
+    let rpcPort: number;
+    let webPort: number;
+    const web = webServer('worker web', registry, () => ({ role: 'worker', tiers: store.usage(), stats: store.stats }), logger);
+    try {
+      rpcPort = await rpc.listen(conf.getInt('strata.worker.rpc.port'), host);
+      webPort = await web.listen(conf.getInt('strata.worker.web.port'), host);
+    } catch (err) {
+      await Promise.all([rpc.close(), web.close()]);
+      await store.close();
+      throw err;
+    }
+    const address = { host: conf.get('strata.worker.hostname'), rpcPort, webPort };
+    const link = new MasterLink(new RpcClient('master', masterUrl, identity, timeoutMs), store, address, logger);
+    const ufs = new UfsAccess(link);
+    const metrics = {
+      bytesRead: new Counter({ name: 'strata_worker_bytes_read_total', help: 'Bytes served to readers, by source (cache or ufs)', labelNames: ['source'] as const, registers: [registry] }),
+      blockRequests: new Counter({ name: 'strata_worker_block_requests_total', help: 'Block reads by cache hit or miss', labelNames: ['result'] as const, registers: [registry] }),
+      bytesWritten: new Counter({ name: 'strata_worker_bytes_written_total', help: 'Bytes written by clients, by target', labelNames: ['target'] as const, registers: [registry] }),
+    };
+    new Gauge({
+      name: 'strata_worker_tier_bytes',
+      help: 'Capacity and use per tier',
+      labelNames: ['tier', 'kind'] as const,
+      registers: [registry],
+      collect() {
+        for (const t of store.usage()) {
+          this.set({ tier: t.alias, kind: 'capacity' }, t.capacityBytes);
+          this.set({ tier: t.alias, kind: 'used' }, t.usedBytes);
+        }
+      },
+    });
+    new Gauge({
+      name: 'strata_worker_evictions',
+      help: 'Blocks evicted, demoted and promoted since start',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+      collect() {
+        this.set({ kind: 'evicted' }, store.stats.evictions);
+        this.set({ kind: 'demoted' }, store.stats.demotions);
+        this.set({ kind: 'promoted' }, store.stats.promotions);
+        this.set({ kind: 'evicted_bytes' }, store.stats.evictedBytes);
+      },
+    });
+    const filler = new BlockFiller(
+      store,
+      ufs,
+      (meta) => link.commit({ [meta.tier]: [meta.blockId] }),
+      (n) => metrics.bytesRead.inc({ source: 'ufs_fill' }, n),
+      logger,
+    );
+    const leaseTimeoutMs = conf.getMs('strata.worker.shortcircuit.lease.timeout');
+    const persister = new Persister({ store, ufs, master: link, identity, timeoutMs, leaseTimeoutMs });
+    registerDataServer(rpc, { store, filler, ufs, master: link, persister, metrics, logger, leaseTimeoutMs, topTier: tiers[0]!.alias });
+    await link.heartbeat();
+    link.start(conf.getMs('strata.worker.block.heartbeat.interval'));
+    const worker = new WorkerProcess({ store, link, rpc, web, logger });
+    worker.rpcPort = rpcPort;
+    worker.webPort = webPort;
+    logger.info({ rpcPort, webPort, tiers: tiers.map((t) => t.alias) }, 'worker started');
+    return worker;
+  }
+
+  async stop(): Promise<void> {
+    const p = this.parts;
+    await p.link.stop();
+    await Promise.all([p.rpc.close(), p.web.close()]);
+    await p.store.close();
+    p.logger.info('worker stopped');
+  }
+}
