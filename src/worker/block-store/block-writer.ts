@@ -1,0 +1,108 @@
+/**
+ * A block being written: bytes go straight to their range of the cache file, the space is
+ * reserved, and nothing is visible until commit() has synced the bytes and the store has
+ * written the block's index row.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { StrataError } from '../../common/errors.js';
+import { writeFully } from './cache-file.js';
+import type { TierDir } from './tiers.js';
+import type { BlockMeta, BlockWriter } from './types.js';
+
+export interface PendingBlock {
+  blockId: number;
+  fileId: number;
+  index: number;
+  blockSize: number;
+  length: number;
+  dir: TierDir;
+}
+
+/** What the store does when a writer finishes. */
+export interface WriterOwner {
+  commitWrite(block: PendingBlock): BlockMeta;
+  abortWrite(block: PendingBlock): Promise<void>;
+}
+
+export class CacheBlockWriter implements BlockWriter {
+  readonly cacheFile: string;
+  readonly offset: number;
+  readonly tier: string;
+  private writtenBytes = 0;
+  private busy = false;
+  private state: 'open' | 'committed' | 'aborted' = 'open';
+
+  constructor(
+    private readonly block: PendingBlock,
+    private readonly fh: FileHandle,
+    private readonly owner: WriterOwner,
+  ) {
+    this.cacheFile = block.dir.cacheFile(block.fileId);
+    this.offset = block.index * block.blockSize;
+    this.tier = block.dir.tier.alias;
+  }
+
+  get blockId(): number {
+    return this.block.blockId;
+  }
+
+  get written(): number {
+    return this.writtenBytes;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.enter('write');
+    try {
+      if (this.writtenBytes + chunk.byteLength > this.block.length) {
+        throw new StrataError(
+          'INVALID_ARGUMENT',
+          `block ${this.block.blockId} is ${this.block.length} bytes; ${this.writtenBytes + chunk.byteLength} written`,
+        );
+      }
+      await writeFully(this.fh, chunk, this.offset + this.writtenBytes);
+      this.writtenBytes += chunk.byteLength;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async commit(): Promise<BlockMeta> {
+    this.enter('commit');
+    try {
+      if (this.writtenBytes !== this.block.length) {
+        throw new StrataError(
+          'FAILED_PRECONDITION',
+          `block ${this.block.blockId} has ${this.writtenBytes} of ${this.block.length} bytes written`,
+        );
+      }
+      await this.fh.datasync();
+      await this.fh.close();
+      this.state = 'committed';
+    } catch (err) {
+      this.busy = false;
+      if (this.state === 'open' && !StrataError.isCode(err, 'FAILED_PRECONDITION')) await this.abort();
+      throw err;
+    }
+    this.busy = false;
+    try {
+      return this.owner.commitWrite(this.block);
+    } catch (err) {
+      this.state = 'aborted';
+      await this.owner.abortWrite(this.block);
+      throw err;
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'aborted';
+    await this.fh.close().catch(() => undefined);
+    await this.owner.abortWrite(this.block);
+  }
+
+  private enter(op: string): void {
+    if (this.state !== 'open') throw new StrataError('FAILED_PRECONDITION', `${op}: block ${this.block.blockId} writer is ${this.state}`);
+    if (this.busy) throw new StrataError('FAILED_PRECONDITION', `${op}: block ${this.block.blockId} has a write in progress`);
+    this.busy = true;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Byte operations on cache files: one sparse file per (file, tier folder), block `index` at
+ * byte `index * blockSize`. Punching a hole gives a block's range back to the file system
+ * without touching the neighbouring blocks.
+ */
+import { constants } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { native } from '../../common/native.js';
+import { StrataError, toStrataError } from '../../common/errors.js';
+
+const COPY_CHUNK = 4 * 1024 * 1024;
+
+/** Opens (creating if missing) a cache file for positional writes. */
+export function openForWrite(path: string): Promise<FileHandle> {
+  return open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+}
+
+/** Writes all of buf at position. */
+export async function writeFully(fh: FileHandle, buf: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.byteLength) {
+    const { bytesWritten } = await fh.write(buf, done, buf.byteLength - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+async function readFully(fh: FileHandle, buf: Buffer, position: number, path: string): Promise<void> {
+  let done = 0;
+  while (done < buf.byteLength) {
+    const { bytesRead } = await fh.read(buf, done, buf.byteLength - done, position + done);
+    if (bytesRead === 0) {
+      throw new StrataError('DATA_LOSS', `cache file ${path} ends before byte ${position + buf.byteLength}`);
+    }
+    done += bytesRead;
+  }
+}
+
+/** Reads exactly `length` bytes at `position`. */
+export async function readRange(path: string, position: number, length: number): Promise<Buffer> {
+  const fh = await open(path, 'r').catch((err: unknown) => {
+    throw toStrataError(err, `open cache file ${path}`);
+  });
+  try {
+    const buf = Buffer.allocUnsafe(length);
+    await readFully(fh, buf, position, path);
+    return buf;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Copies a range into another (open) cache file at the same offset and makes it durable. */
+export async function copyRange(from: string, to: FileHandle, position: number, length: number): Promise<void> {
+  const src = await open(from, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(COPY_CHUNK, length));
+    for (let done = 0; done < length; ) {
+      const n = Math.min(buf.byteLength, length - done);
+      const chunk = buf.subarray(0, n);
+      await readFully(src, chunk, position + done, from);
+      await writeFully(to, chunk, position + done);
+      done += n;
+    }
+    await to.datasync();
+  } finally {
+    await src.close();
+  }
+}
+
+/** Deallocates a range; a missing file has nothing to punch. */
+export async function punchRange(path: string, position: number, length: number): Promise<void> {
+  if (length <= 0) return;
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    native().punchHole(fh.fd, position, length);
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function removeFile(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
