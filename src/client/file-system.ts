@@ -57,7 +57,7 @@ export class FileSystem {
     return this.conf.getEnum('strata.user.file.writetype.default');
   }
 
-  getStatus(path: string, opts: { blocks?: boolean; sync?: boolean } = {}): Promise<FileInfo> {
+  async getStatus(path: string, opts: { blocks?: boolean; sync?: boolean } = {}): Promise<FileInfo> {
     return this.master.call('GET', '/api/v1/status', { query: { path: normalizePath(path), blocks: opts.blocks, sync: opts.sync, syncInterval: this.syncInterval } });
   }
 
@@ -71,11 +71,11 @@ export class FileSystem {
     }
   }
 
-  listStatus(path: string, opts: { recursive?: boolean; sync?: boolean } = {}): Promise<FileInfo[]> {
+  async listStatus(path: string, opts: { recursive?: boolean; sync?: boolean } = {}): Promise<FileInfo[]> {
     return this.master.call('GET', '/api/v1/list', { query: { path: normalizePath(path), recursive: opts.recursive, sync: opts.sync, syncInterval: this.syncInterval } });
   }
 
-  createDirectory(path: string, opts: { recursive?: boolean; allowExists?: boolean; writeType?: WriteType; mode?: number } = {}): Promise<FileInfo> {
+  async createDirectory(path: string, opts: { recursive?: boolean; allowExists?: boolean; writeType?: WriteType; mode?: number } = {}): Promise<FileInfo> {
     return this.master.call('POST', '/api/v1/mkdir', { body: { path: normalizePath(path), ...opts, writeType: opts.writeType ?? this.writeType } });
   }
 
@@ -119,7 +119,7 @@ export class FileSystem {
     await this.master.call('POST', '/api/v1/delete', { body: { path: normalizePath(path), ...opts } });
   }
 
-  rename(src: string, dst: string): Promise<FileInfo> {
+  async rename(src: string, dst: string): Promise<FileInfo> {
     return this.master.call('POST', '/api/v1/rename', { body: { src: normalizePath(src), dst: normalizePath(dst) } });
   }
 
@@ -131,7 +131,7 @@ export class FileSystem {
     await this.master.call('POST', '/api/v1/unmount', { body: { path: normalizePath(path) } });
   }
 
-  getMountTable(): Promise<MountPointInfo[]> {
+  async getMountTable(): Promise<MountPointInfo[]> {
     return this.master.call('GET', '/api/v1/mounts');
   }
 
@@ -139,7 +139,7 @@ export class FileSystem {
     return (await this.master.call<{ files: number }>('POST', '/api/v1/free', { body: { path: normalizePath(path), ...opts } })).files;
   }
 
-  persist(path: string): Promise<FileInfo> {
+  async persist(path: string): Promise<FileInfo> {
     return this.master.call('POST', '/api/v1/persist', { body: { path: normalizePath(path) } });
   }
 
@@ -167,11 +167,11 @@ export class FileSystem {
     return { blocks: info.blocks!.length, loaded };
   }
 
-  listWorkers(): Promise<WorkerInfo[]> {
+  async listWorkers(): Promise<WorkerInfo[]> {
     return this.master.call('GET', '/api/v1/workers');
   }
 
-  capacity(): Promise<{ tiers: TierUsage[]; workers: WorkerInfo[] }> {
+  async capacity(): Promise<{ tiers: TierUsage[]; workers: WorkerInfo[] }> {
     return this.master.call('GET', '/api/v1/capacity');
   }
 

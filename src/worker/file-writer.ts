@@ -77,7 +77,7 @@ export class FileWriter {
   }
 
   private async commitBlock(): Promise<void> {
-    const meta = await this.block!.commit();
+    const meta = await this.block!.commit({ truncate: true });
     this.committed.push({ blockId: blockIdOf(this.p.fileId, this.index), tier: meta.tier });
     this.block = undefined;
     this.index++;

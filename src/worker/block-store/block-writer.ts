@@ -66,9 +66,14 @@ export class CacheBlockWriter implements BlockWriter {
     }
   }
 
-  async commit(): Promise<BlockMeta> {
+  async commit(opts: { truncate?: boolean } = {}): Promise<BlockMeta> {
     this.enter('commit');
     try {
+      if (opts.truncate && this.writtenBytes > 0 && this.writtenBytes < this.block.length) {
+        // The last block of a streamed write: its length was unknown when it was reserved.
+        this.block.dir.shrinkReservation(this.block.length - this.writtenBytes);
+        this.block.length = this.writtenBytes;
+      }
       if (this.writtenBytes !== this.block.length) {
         throw new StrataError(
           'FAILED_PRECONDITION',

@@ -45,6 +45,11 @@ export class TierDir {
     return this.release(fileId);
   }
 
+  /** Gives back part of a reservation (a block that ended shorter than reserved). */
+  shrinkReservation(bytes: number): void {
+    this.reservedBytes -= bytes;
+  }
+
   /** A reservation that became a committed block. */
   commit(bytes: number): void {
     this.reservedBytes -= bytes;

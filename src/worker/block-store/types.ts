@@ -57,8 +57,11 @@ export interface BlockWriter {
   readonly written: number;
   /** Appends a chunk; fails if the block would grow past its length. */
   write(chunk: Uint8Array): Promise<void>;
-  /** Makes the block durable (fdatasync) and visible; needs written === length. */
-  commit(): Promise<BlockMeta>;
+  /**
+   * Makes the block durable (fdatasync) and visible; needs written === length, or with
+   * truncate (the last block of a stream of unknown size) 0 < written <= length.
+   */
+  commit(opts?: { truncate?: boolean }): Promise<BlockMeta>;
   /** Drops what was written and releases the reservation. */
   abort(): Promise<void>;
 }
