@@ -144,8 +144,13 @@ export class Namespace {
       await this.sync.syncChildren(dir, dirPath, this.interval(opts));
       for (const child of this.d.store.children(dir.id)) {
         const childPath = joinPath(dirPath, child.name);
+        const at = out.length;
         out.push(this.info(child, childPath));
-        if (opts.recursive && child.folder === 1) await walk(child, childPath);
+        if (opts.recursive && child.folder === 1) {
+          await walk(child, childPath);
+          // Its children count is known only now that they are loaded.
+          out[at] = this.info(this.d.store.get(child.id) ?? child, childPath);
+        }
       }
     };
     await walk(r.inode, r.path);

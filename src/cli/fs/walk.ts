@@ -12,6 +12,8 @@ export async function filesUnder(fs: FileSystem, path: string): Promise<FileInfo
 
 /** Where a copy of `src` lands: inside `dst` when dst is an existing folder. */
 export async function copyTarget(fs: FileSystem, src: string, dst: string): Promise<string> {
+  // "dir/" names a folder, existing or not, as Alluxio's shell reads it.
+  if (dst.endsWith('/') && dst !== '/') return joinPath(dst.replace(/\/+$/, ''), src.slice(src.lastIndexOf('/') + 1));
   try {
     const d = await fs.getStatus(dst);
     if (d.folder) return joinPath(d.path, src.slice(src.lastIndexOf('/') + 1));

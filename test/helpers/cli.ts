@@ -1,0 +1,127 @@
+/**
+ * Runs the real `strata` command as child processes against daemons it starts (local, master,
+ * worker), each with its own work dir, ports and tier dirs, all removed by cleanup() — which
+ * also kills, by PID, any daemon a failed test left running.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const STRATA = fileURLToPath(new URL('../../../bin/strata', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export class CliEnv {
+  readonly dir = mkdtempSync(join(tmpdir(), 'strata-cli-'));
+  readonly shm = mkdtempSync('/dev/shm/strata-cli-');
+  readonly confDir = join(this.dir, 'conf');
+  readonly ufsRoot = join(this.dir, 'ufs');
+  readonly workDir = join(this.dir, 'work');
+  private readonly children: ChildProcess[] = [];
+  props: Record<string, string | number> = {};
+
+  static async create(extra: Record<string, string | number> = {}): Promise<CliEnv> {
+    const env = new CliEnv();
+    env.props = {
+      'strata.work.dir': env.workDir,
+      'strata.master.mount.table.root.ufs': env.ufsRoot,
+      'strata.master.rpc.port': await freePort(),
+      'strata.master.web.port': await freePort(),
+      'strata.worker.rpc.port': await freePort(),
+      'strata.worker.web.port': await freePort(),
+      'strata.worker.tieredstore.level0.dirs.path': join(env.shm, 'mem'),
+      'strata.worker.tieredstore.level0.dirs.quota': '512MB',
+      'strata.master.persistence.checker.interval': '200ms',
+      'strata.worker.block.heartbeat.interval': '200ms',
+      'strata.user.rpc.timeout': '3s',
+      ...extra,
+    };
+    env.writeConf();
+    return env;
+  }
+
+  writeConf(): void {
+    mkdirSync(this.confDir, { recursive: true });
+    writeFileSync(join(this.confDir, 'strata-site.properties'), Object.entries(this.props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  }
+
+  private childEnv(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env, STRATA_CONF_DIR: this.confDir };
+    for (const k of Object.keys(env)) if (/^(STRATA|ALLUXIO)_/.test(k) && k !== 'STRATA_CONF_DIR') delete env[k];
+    return env;
+  }
+
+  run(args: string[], opts: { input?: string } = {}): Promise<RunResult> {
+    const started = Date.now();
+    return new Promise((resolve) => {
+      const child = execFile(STRATA, args, { env: this.childEnv(), maxBuffer: 256 << 20, encoding: 'buffer' }, (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+        resolve({ code, stdout: stdout.toString(), stderr: stderr.toString(), ms: Date.now() - started });
+      });
+      if (opts.input !== undefined) child.stdin?.end(opts.input);
+    });
+  }
+
+  /** Starts a foreground daemon (strata master / strata worker ...) with extra --conf pairs. */
+  spawnDaemon(args: string[], conf: Record<string, string | number> = {}): ChildProcess {
+    const confArgs = Object.entries(conf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]);
+    const child = spawn(STRATA, [...args, ...confArgs], { env: this.childEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    this.children.push(child);
+    return child;
+  }
+
+  localPid(): number | undefined {
+    try {
+      return Number(readFileSync(join(this.workDir, 'local.pid'), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  async cleanup(): Promise<void> {
+    const pid = this.localPid();
+    if (pid) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    for (const c of this.children) if (c.exitCode === null) c.kill('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.shm, { recursive: true, force: true });
+  }
+}
+
+export async function waitForExit(pid: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`pid ${pid} still running`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
