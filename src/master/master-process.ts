@@ -79,6 +79,13 @@ export class MasterProcess {
           }),
         );
       },
+      pinsChanged: async (fileIds) => {
+        await Promise.all(
+          workers.live().map((w) =>
+            clients.setPinned(w.address, fileIds).catch((err: unknown) => logger.warn({ err, worker: w.address }, 'could not push pins; the next heartbeat will')),
+          ),
+        );
+      },
       syncIntervalMs: conf.getMs('strata.user.file.metadata.sync.interval'),
       defaultBlockSize: conf.getBytes('strata.user.block.size.bytes.default'),
       umask: Number.parseInt(conf.get('strata.security.authorization.permission.umask'), 8),

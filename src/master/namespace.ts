@@ -24,6 +24,8 @@ export interface NamespaceDeps {
   logger: Logger;
   /** Tells workers to drop blocks now (best effort; heartbeats repeat it). */
   removeBlocksOnWorkers(byWorker: Map<number, number[]>): Promise<void>;
+  /** Tells workers the pinned files now, so a pin holds before the next heartbeat. */
+  pinsChanged(pinnedFileIds: number[]): Promise<void>;
   syncIntervalMs: number;
   defaultBlockSize: number;
   umask: number;
@@ -475,7 +477,10 @@ export class Namespace {
         throw new StrataError('FAILED_PRECONDITION', `Cannot free ${this.pathOf(f)}: it is ${f.state} and its cached copy is the only one`);
       }
     }
-    if (opts.forced) this.d.store.transaction(() => files.forEach((f) => this.d.store.update(f.id, { pinned: 0 })));
+    if (opts.forced && files.some((f) => f.pinned === 1)) {
+      this.d.store.transaction(() => files.forEach((f) => this.d.store.update(f.id, { pinned: 0 })));
+      await this.d.pinsChanged(this.pinnedFileIds());
+    }
     await this.dropFileBlocks(files);
     return files.length;
   }
@@ -510,6 +515,7 @@ export class Namespace {
         this.d.store.update(t.id, patch);
       }
     });
+    if (opts.pinned !== undefined) await this.d.pinsChanged(this.pinnedFileIds());
   }
 
   /** File ids of pinned files, for workers' evictors. */

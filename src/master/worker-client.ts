@@ -31,6 +31,10 @@ export class WorkerClients {
     return this.of(address).call('POST', '/api/v1/blocks/remove', { body: { blockIds } });
   }
 
+  setPinned(address: WorkerAddress, fileIds: number[]): Promise<unknown> {
+    return this.of(address).call('POST', '/api/v1/pinned', { body: { fileIds } });
+  }
+
   persist(address: WorkerAddress, req: PersistRequest): Promise<PersistResult> {
     return this.of(address).call('POST', '/api/v1/persist', { body: req });
   }

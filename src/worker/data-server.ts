@@ -187,5 +187,9 @@ export function registerDataServer(
       for (const id of b.blockIds) await store.remove(id);
       return { removed: b.blockIds.length };
     })
+    .route('POST', '/api/v1/pinned', async (ctx) => {
+      store.setPinnedFiles((await ctx.json<{ fileIds: number[] }>()).fileIds);
+      return {};
+    })
     .route('POST', '/api/v1/persist', async (ctx) => d.persister.persist(await ctx.json()));
 }

@@ -64,7 +64,7 @@ export function registerFiles(fs: Command, ctx: () => CliContext): void {
     .argument('<path>')
     .action(async (path: string) => {
       const c = ctx();
-      const out = await c.fs.createFile(path);
+      const out = await c.fs.createFile(path, { recursive: true });
       const info = await out.close();
       c.out(`${info.path} has been created`);
     });
