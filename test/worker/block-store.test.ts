@@ -382,3 +382,14 @@ test('drainChanges reports blocks added, moved and removed since the last drain'
     removed: [blockIdOf(1, 1), blockIdOf(3, 0)],
   });
 });
+
+test('concurrent writers that each need an eviction never overfill a tier', async () => {
+  const s = await openStore(await layout([2], [2]));
+  for (const f of [1, 2, 3, 4]) await put(s, f, 0);
+  const written = await Promise.all([5, 6, 7, 8].map(async (f) => [f, await put(s, f, 0, { preferTier: 'MEM' })] as const));
+  for (const u of s.usage()) assert.ok(u.usedBytes <= u.capacityBytes, `${u.alias} overfilled: ${u.usedBytes}`);
+  const all = Object.values(s.listBlocks()).flat().sort((a, b) => a - b);
+  assert.deepEqual(all, [5, 6, 7, 8].map((f) => blockIdOf(f, 0)), 'the new blocks displaced the old ones');
+  for (const [f, data] of written) assert.deepEqual(await s.read(blockIdOf(f, 0), 0, BS), data);
+  assert.ok(s.stats.evictions >= 4);
+});
