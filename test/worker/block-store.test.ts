@@ -64,6 +64,10 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+function sortedBlocks(s: BlockStore): Record<string, number[]> {
+  return Object.fromEntries(Object.entries(s.listBlocks()).map(([tier, ids]) => [tier, ids.sort((a, b) => a - b)]));
+}
+
 function code(c: string): (err: unknown) => boolean {
   return (err) => StrataError.isCode(err, c as never);
 }
@@ -271,7 +275,7 @@ test('remove punches a hole, and waits for the last lease', async () => {
   const lease = s.acquireLease([blockIdOf(6, 1)], 60_000);
   await s.remove(blockIdOf(6, 1));
   assert.equal(s.has(blockIdOf(6, 1)), false, 'hidden at once');
-  assert.deepEqual(s.drainChanges().removed.sort(), [blockIdOf(6, 0), blockIdOf(6, 1)].sort());
+  assert.deepEqual(s.drainChanges().removed.sort((a, b) => a - b), [blockIdOf(6, 0), blockIdOf(6, 1)]);
   assert.deepEqual((await readFile(file)).subarray(BS), d1, 'bytes kept for the lease holder');
   await assert.rejects(s.createBlock({ fileId: 6, index: 1, blockSize: BS, length: BS }), code('UNAVAILABLE'));
   s.releaseLease(lease.leaseId);
@@ -286,18 +290,24 @@ test('a reopened store keeps its blocks and LRU order', async () => {
   const s1 = await BlockStore.open(cfg);
   const a = await put(s1, 1, 0);
   const b = await put(s1, 2, 0);
+  await sleep(3);
   await s1.read(blockIdOf(1, 0), 0, 1); // LRU: 2, 1
   await s1.close();
   await assert.rejects(s1.read(blockIdOf(1, 0), 0, 1), code('UNAVAILABLE'));
 
-  const s2 = await openStore(cfg);
-  assert.deepEqual(s2.listBlocks(), { MEM: [blockIdOf(2, 0), blockIdOf(1, 0)], SSD: [] });
+  const s2 = await BlockStore.open(cfg);
+  assert.deepEqual(sortedBlocks(s2), { MEM: [blockIdOf(1, 0), blockIdOf(2, 0)], SSD: [] });
+  assert.equal(s2.usage()[0]!.usedBytes, 2 * BS);
+  await put(s2, 3, 0, { preferTier: 'MEM' });
+  assert.equal(s2.get(blockIdOf(2, 0))!.tier, 'SSD', 'the block least recently used before the restart is demoted');
   assert.deepEqual(await s2.read(blockIdOf(1, 0), 0, BS), a);
   assert.deepEqual(await s2.read(blockIdOf(2, 0), 0, BS), b);
-  assert.equal(s2.usage()[0]!.usedBytes, 2 * BS);
-  await s2.read(blockIdOf(1, 0), 0, 1);
-  await put(s2, 3, 0, { preferTier: 'MEM' });
-  assert.equal(s2.get(blockIdOf(2, 0))!.tier, 'SSD', 'the older block is demoted');
+  await s2.close();
+
+  const s3 = await openStore(cfg);
+  assert.deepEqual(sortedBlocks(s3), { MEM: [blockIdOf(1, 0), blockIdOf(3, 0)], SSD: [blockIdOf(2, 0)] });
+  assert.deepEqual(await s3.read(blockIdOf(2, 0), 0, BS), b);
+  assert.deepEqual(s3.usage().map((u) => u.usedBytes), [2 * BS, BS]);
 });
 
 async function crash(cfg: { tiers: TierConfig[]; indexPath: string }, commit: [number, number][], partial: [number, number][]): Promise<void> {
@@ -371,4 +381,15 @@ test('drainChanges reports blocks added, moved and removed since the last drain'
     added: { SSD: [blockIdOf(1, 0)], MEM: [blockIdOf(2, 0)] },
     removed: [blockIdOf(1, 1), blockIdOf(3, 0)],
   });
+});
+
+test('concurrent writers that each need an eviction never overfill a tier', async () => {
+  const s = await openStore(await layout([2], [2]));
+  for (const f of [1, 2, 3, 4]) await put(s, f, 0);
+  const written = await Promise.all([5, 6, 7, 8].map(async (f) => [f, await put(s, f, 0, { preferTier: 'MEM' })] as const));
+  for (const u of s.usage()) assert.ok(u.usedBytes <= u.capacityBytes, `${u.alias} overfilled: ${u.usedBytes}`);
+  const all = Object.values(s.listBlocks()).flat().sort((a, b) => a - b);
+  assert.deepEqual(all, [5, 6, 7, 8].map((f) => blockIdOf(f, 0)), 'the new blocks displaced the old ones');
+  for (const [f, data] of written) assert.deepEqual(await s.read(blockIdOf(f, 0), 0, BS), data);
+  assert.ok(s.stats.evictions >= 4);
 });

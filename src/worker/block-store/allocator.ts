@@ -68,9 +68,11 @@ export class Allocator {
     const chosen = feasible.find((c) => c.dir.holdsFile(fileId)) ?? feasible.sort((a, b) => b.reachable - a.reachable)[0];
     if (!chosen) return undefined;
     const dir = chosen.dir;
+    const tried = new Set<BlockRecord>();
     while (dir.freeBytes < bytes) {
-      const victim = this.victims(dir)[0];
+      const victim = this.victims(dir).find((r) => !tried.has(r));
       if (!victim) return undefined;
+      tried.add(victim);
       await this.evict(victim);
     }
     dir.reserve(fileId, bytes);
