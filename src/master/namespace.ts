@@ -518,9 +518,16 @@ export class Namespace {
     if (opts.pinned !== undefined) await this.d.pinsChanged(this.pinnedFileIds());
   }
 
-  /** File ids of pinned files, for workers' evictors. */
+  /**
+   * File ids whose blocks workers must never evict: pinned files, and files whose cached copy
+   * is their only copy (NOT_PERSISTED, TO_BE_PERSISTED). A full cache then refuses new blocks
+   * with "no space" instead of silently losing data.
+   */
   pinnedFileIds(): number[] {
-    return this.d.store.db.prepare<[], { id: number }>('SELECT id FROM inodes WHERE pinned = 1 AND folder = 0').all().map((r) => r.id);
+    return this.d.store.db
+      .prepare<[], { id: number }>("SELECT id FROM inodes WHERE folder = 0 AND (pinned = 1 OR (completed = 1 AND state IN ('NOT_PERSISTED', 'TO_BE_PERSISTED')))")
+      .all()
+      .map((r) => r.id);
   }
 
   /** Creates the root inode on first start. */

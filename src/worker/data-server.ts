@@ -39,14 +39,25 @@ async function write(res: ServerResponse, chunk: Uint8Array): Promise<void> {
   }
 }
 
-/** Copies bytes of a cache file to the response, waiting on a fill for bytes not yet in. */
-async function sendRange(res: ServerResponse, file: string, fileOffset: number, length: number, fill?: { fill: Fill; blockOffset: number }): Promise<number> {
+/**
+ * Copies bytes of a cache file to the response, waiting on a fill for bytes not yet in.
+ * `beforeLastChunk` runs before the final bytes go out: with a content-length the reader is
+ * done at the last byte, so anything it must see afterwards has to happen first.
+ */
+async function sendRange(
+  res: ServerResponse,
+  file: string,
+  fileOffset: number,
+  length: number,
+  opts: { fill?: { fill: Fill; blockOffset: number }; beforeLastChunk?: () => Promise<unknown> } = {},
+): Promise<number> {
   const fh: FileHandle = await open(file, 'r');
   try {
     let sent = 0;
     while (sent < length) {
       const n = Math.min(CHUNK, length - sent);
-      if (fill) await fill.fill.waitFor(fill.blockOffset + sent + n);
+      if (opts.fill) await opts.fill.fill.waitFor(opts.fill.blockOffset + sent + n);
+      if (sent + n === length) await opts.beforeLastChunk?.();
       const buf = Buffer.allocUnsafe(n);
       const { bytesRead } = await fh.read(buf, 0, n, fileOffset + sent);
       if (bytesRead === 0) throw new StrataError('DATA_LOSS', `Cache file ${file} ended early`);
@@ -109,7 +120,9 @@ export function registerDataServer(
         store.touch(blockId);
         metrics.blockRequests.inc({ result: 'hit' });
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': length, 'x-strata-source': 'cache' });
-        metrics.bytesRead.inc({ source: 'cache' }, await sendRange(res, held.cacheFile, held.offset + offset, length));
+        // Committed here but maybe not yet reported: the reader finishes once the master knows of it.
+        const reported = async () => filler.inFlight(blockId)?.done.catch(() => undefined);
+        metrics.bytesRead.inc({ source: 'cache' }, await sendRange(res, held.cacheFile, held.offset + offset, length, { beforeLastChunk: reported }));
       } finally {
         store.releaseLease(lease.leaseId);
       }
@@ -133,9 +146,12 @@ export function registerDataServer(
       return RAW;
     }
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': length, 'x-strata-source': 'ufs' });
-    metrics.bytesRead.inc({ source: 'ufs' }, await sendRange(res, fill.writer.cacheFile, fill.writer.offset + offset, length, { fill, blockOffset: offset }));
-    // A reader that reached the end of the block sees it committed (and known to the master).
-    if (offset + length === blockLength) await fill.done;
+    // A reader that reaches the end of the block sees it committed (and known to the master).
+    const committed = offset + length === blockLength ? () => fill.done : undefined;
+    metrics.bytesRead.inc(
+      { source: 'ufs' },
+      await sendRange(res, fill.writer.cacheFile, fill.writer.offset + offset, length, { fill: { fill, blockOffset: offset }, beforeLastChunk: committed }),
+    );
     res.end();
     return RAW;
   }

@@ -12,6 +12,8 @@ import type { UfsWriteStream } from '../ufs/under-file-system.js';
 import type { BlockStore, BlockWriter } from './block-store/index.js';
 import type { UfsAccess } from './ufs-access.js';
 
+const PROTECT_UNPERSISTED_MS = 30_000;
+
 export interface FileWriteResult {
   length: number;
   blocks: number;
@@ -26,6 +28,7 @@ export class FileWriter {
   private length = 0;
   private readonly committed: Array<{ blockId: number; tier: string }> = [];
   private ufsOut?: UfsWriteStream;
+  private readonly leases: string[] = [];
 
   constructor(
     private readonly p: { store: BlockStore; ufs: UfsAccess; fileId: number; blockSize: number; writeType: WriteType; mountId: number; ufsPath: string },
@@ -59,6 +62,7 @@ export class FileWriter {
       return { length: this.length, blocks: this.committed.length, committed, fingerprint: status?.fingerprint, ufsMtimeMs: status?.lastModifiedMs };
     } catch (err) {
       await this.block?.abort().catch(() => undefined);
+      for (const id of this.leases) this.p.store.releaseLease(id);
       for (const c of this.committed) await this.p.store.remove(c.blockId).catch(() => undefined);
       await this.ufsOut?.abort().catch(() => undefined);
       throw toStrataError(err, `Writing file ${this.p.fileId}`);
@@ -78,6 +82,11 @@ export class FileWriter {
 
   private async commitBlock(): Promise<void> {
     const meta = await this.block!.commit({ truncate: true });
+    if (!this.through) {
+      // The only copy: keep it from eviction (by this very write, too) until the master's
+      // protected-file list, sent with heartbeats, covers the completed file.
+      this.leases.push(this.p.store.acquireLease([meta.blockId], PROTECT_UNPERSISTED_MS).leaseId);
+    }
     this.committed.push({ blockId: blockIdOf(this.p.fileId, this.index), tier: meta.tier });
     this.block = undefined;
     this.index++;

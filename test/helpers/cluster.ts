@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Configuration } from '../../src/common/config/configuration.js';
-import { silentLogger } from '../../src/common/logging.js';
+import { createLogger, silentLogger } from '../../src/common/logging.js';
+const testLogger = process.env.STRATA_TEST_LOG ? createLogger({ name: 'test', level: 'debug' }) : silentLogger;
 import { FileSystem } from '../../src/client/file-system.js';
 import { MasterProcess } from '../../src/master/master-process.js';
 import { WorkerProcess } from '../../src/worker/worker-process.js';
@@ -40,7 +41,7 @@ export async function startCluster(opts: { workers?: number; conf?: Record<strin
     'strata.worker.block.heartbeat.interval': '200ms',
     ...opts.conf,
   });
-  let master = await MasterProcess.start(conf, silentLogger);
+  let master = await MasterProcess.start(conf, testLogger);
   conf = conf.with({ 'strata.master.rpc.port': master.rpcPort });
   const workers: WorkerProcess[] = [];
   let n = 0;
@@ -51,7 +52,7 @@ export async function startCluster(opts: { workers?: number; conf?: Record<strin
       'strata.worker.index.dir': join(dir, `worker${i}`),
       ...extra,
     });
-    const w = await WorkerProcess.start(wconf, silentLogger);
+    const w = await WorkerProcess.start(wconf, testLogger);
     workers.push(w);
     return w;
   };
@@ -69,7 +70,7 @@ export async function startCluster(opts: { workers?: number; conf?: Record<strin
     startWorker,
     async restartMaster() {
       await master.stop();
-      master = await MasterProcess.start(conf, silentLogger);
+      master = await MasterProcess.start(conf, testLogger);
     },
     async stop() {
       for (const w of workers) await w.stop().catch(() => undefined);

@@ -53,7 +53,7 @@ async function readJson<T>(req: IncomingMessage): Promise<T> {
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body ?? null);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { ...res.getHeaders(), 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
@@ -98,7 +98,12 @@ export class HttpServer {
     } catch (err) {
       const e = toStrataError(err);
       if (e.code === 'INTERNAL') this.opts.logger.error({ err, path: url.pathname }, 'request failed');
-      if (!res.headersSent) sendJson(res, e.httpStatus, e.toJSON());
+      if (!res.headersSent) {
+        // A request body left unread (a write refused half way) must not leave the connection
+        // to be reused: close it after the answer.
+        if (!req.complete) res.setHeader('connection', 'close');
+        sendJson(res, e.httpStatus, e.toJSON());
+      }
       else res.destroy(e);
     }
   }
