@@ -12,7 +12,7 @@ import type { UfsWriteStream } from '../ufs/under-file-system.js';
 import type { BlockStore, BlockWriter } from './block-store/index.js';
 import type { UfsAccess } from './ufs-access.js';
 
-const PROTECT_UNPERSISTED_MS = 30_000;
+const PROTECT_UNPERSISTED_MS = 10_000;
 
 export interface FileWriteResult {
   length: number;

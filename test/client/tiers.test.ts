@@ -2,14 +2,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { StrataError } from '../../src/common/errors.js';
 import { startCluster, writeFile, readFile, type TestCluster } from '../helpers/cluster.js';
 
 const MB = 1024 * 1024;
 let c: TestCluster;
+let ssd: string;
 before(async () => {
-  const ssd = mkdtempSync('/tmp/strata-ssd-');
+  ssd = mkdtempSync(join(tmpdir(), 'strata-ssd-'));
   c = await startCluster({
     conf: {
       'strata.user.block.size.bytes.default': '1MB',
@@ -22,6 +24,7 @@ before(async () => {
 });
 after(async () => {
   await c?.stop();
+  rmSync(ssd, { recursive: true, force: true });
 });
 
 const tiersOf = async (path: string) => (await c.fs.getStatus(path, { blocks: true })).blocks!.map((b) => b.locations[0]?.tier ?? '-').join('');

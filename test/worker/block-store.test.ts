@@ -17,7 +17,7 @@ const cleanup: string[] = [];
 const stores: BlockStore[] = [];
 
 after(async () => {
-  for (const s of stores) await s.close();
+  for (const s of stores) await s.close().catch(() => undefined);
   for (const d of cleanup) await rm(d, { recursive: true, force: true });
 });
 
