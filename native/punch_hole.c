@@ -7,13 +7,18 @@
 #include <string.h>
 #include <node_api.h>
 
-static napi_value throw_errno(napi_env env, const char *what, int err) {
+#include "strata_native.h"
+
+napi_value strata_throw_errno(napi_env env, const char *what, int err) {
   char msg[256];
   snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_value code, message, error;
-  napi_create_string_utf8(env, err == ENOSPC ? "ENOSPC" : err == EOPNOTSUPP ? "EOPNOTSUPP" : "EIO", NAPI_AUTO_LENGTH, &code);
+  const char *name = strerrorname_np(err);
+  napi_value code, message, error, errnum;
+  napi_create_string_utf8(env, name ? name : "EIO", NAPI_AUTO_LENGTH, &code);
   napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
   napi_create_error(env, code, message, &error);
+  napi_create_int32(env, err, &errnum);
+  napi_set_named_property(env, error, "errno", errnum);
   napi_throw(env, error);
   return NULL;
 }
@@ -33,7 +38,7 @@ static napi_value punch_hole(napi_env env, napi_callback_info info) {
   napi_get_value_int64(env, argv[1], &offset);
   napi_get_value_int64(env, argv[2], &length);
   if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length) != 0) {
-    return throw_errno(env, "fallocate(PUNCH_HOLE)", errno);
+    return strata_throw_errno(env, "fallocate(PUNCH_HOLE)", errno);
   }
   return NULL;
 }
@@ -42,6 +47,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "punchHole", NAPI_AUTO_LENGTH, punch_hole, NULL, &fn);
   napi_set_named_property(env, exports, "punchHole", fn);
+  strata_register_fuse(env, exports);
   return exports;
 }
 

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { CliContext, extractConfArgs, reportError } from './context.js';
 import { registerAdmin } from './admin.js';
 import { registerDaemons } from './daemons.js';
+import { registerFuse } from './fuse.js';
 import { registerAttributes } from './fs/attributes.js';
 import { registerCache } from './fs/cache.js';
 import { registerFiles } from './fs/files.js';
@@ -32,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     for (const cmd of fs.commands) cmd.exitOverride();
     registerAdmin(program, ctx);
     registerDaemons(program, ctx);
+    registerFuse(program, ctx);
     const exitOverrideAll = (c: Command) => {
       c.exitOverride();
       c.commands.forEach(exitOverrideAll);

@@ -52,7 +52,7 @@ export async function readViaWorker(
   return at;
 }
 
-interface LeasedBlock {
+export interface LeasedBlock {
   blockId: number;
   cacheFile: string;
   offset: number;
@@ -85,10 +85,20 @@ export class ShortCircuitReader {
     }
   }
 
+  /** Where a leased block's bytes are: its cache file, at the block's offset in the file. */
+  location(blockId: number): LeasedBlock | undefined {
+    return this.blocks.get(blockId);
+  }
+
+  async handle(cacheFile: string): Promise<FileHandle> {
+    let fh = this.handles.get(cacheFile);
+    if (!fh) this.handles.set(cacheFile, (fh = await open(cacheFile, 'r')));
+    return fh;
+  }
+
   async read(blockId: number, offset: number, into: Buffer, length: number): Promise<number> {
     const b = this.blocks.get(blockId)!;
-    let fh = this.handles.get(b.cacheFile);
-    if (!fh) this.handles.set(b.cacheFile, (fh = await open(b.cacheFile, 'r')));
+    const fh = await this.handle(b.cacheFile);
     let done = 0;
     while (done < length) {
       const { bytesRead } = await fh.read(into, done, length - done, b.offset + offset + done);

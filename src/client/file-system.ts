@@ -7,11 +7,11 @@ import { StrataError } from '../common/errors.js';
 import { normalizePath } from '../common/paths.js';
 import { RpcClient, closeRpcAgent } from '../common/rpc/client.js';
 import { identityFrom } from '../common/security.js';
-import type { FileInfo, MountPointInfo, ReadType, TierUsage, TtlAction, WorkerInfo, WriteType } from '../common/types.js';
-import { WorkerClients } from './block-source.js';
+import type { FileInfo, MountPointInfo, ReadType, TierUsage, TtlAction, WorkerAddress, WorkerInfo, WriteType } from '../common/types.js';
+import { ShortCircuitReader, WorkerClients } from './block-source.js';
 import { FileInStream } from './file-in-stream.js';
 import { FileOutStream } from './file-out-stream.js';
-import { WorkerPicker } from './worker-picker.js';
+import { WorkerPicker, isLocalHost } from './worker-picker.js';
 
 export interface CreateFileOptions {
   writeType?: WriteType;
@@ -113,6 +113,12 @@ export class FileSystem {
       readAheadMax: this.conf.getBytes('strata.user.file.readahead.max'),
       chunkSize: this.conf.getBytes('strata.user.streaming.reader.chunk.size.bytes'),
     });
+  }
+
+  /** A reader of cached blocks of a file on a worker on this host (short-circuit), or undefined. */
+  localWorkerReader(address: WorkerAddress): ShortCircuitReader | undefined {
+    if (!isLocalHost(address.host) || !this.conf.getBool('strata.user.short.circuit.enabled')) return undefined;
+    return new ShortCircuitReader(this.workers.of(address));
   }
 
   async delete(path: string, opts: { recursive?: boolean; alluxioOnly?: boolean } = {}): Promise<void> {

@@ -6,6 +6,16 @@ import { existsSync } from 'node:fs';
 
 export interface StrataNative {
   punchHole(fd: number, offset: number, length: number): void;
+  fuseOpenDevice(): number;
+  fuseMount(fd: number, mountPoint: string, fsname: string, options: string): void;
+  fuseMountWithFusermount(mountPoint: string, options: string): number;
+  fuseUnmount(mountPoint: string, lazy: boolean): void;
+  /** Reads requests on a native thread; `onRequest(null, errno)` once the device is closed. */
+  fuseStartReader(fd: number, bufferSize: number, onRequest: (request: Buffer | null, errno: number | null) => void): void;
+  /** Answers a READ with bytes of a local file, off the main thread; bytes sent or -errno. */
+  fuseReplyFromFd(fuseFd: number, unique: bigint, fileFd: number, offset: number, size: number): Promise<number>;
+  fuseBackingOpen(fuseFd: number, fd: number): number;
+  fuseBackingClose(fuseFd: number, backingId: number): void;
 }
 
 /** The package root: two levels above this file in both src/ and dist/src/. */

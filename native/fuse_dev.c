@@ -1,0 +1,359 @@
+// The FUSE device side of Strata's mount, in C only where Node cannot go: opening and mounting
+// /dev/fuse, reading requests on a thread of its own, the passthrough backing-file ioctls, and
+// answering READ straight from a file descriptor off the main thread, so cached bytes never
+// pass through the JavaScript heap. The protocol itself (codecs, INIT, operations) is TypeScript.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <node_api.h>
+
+#include "strata_native.h"
+
+// Defined here because Debian 12's linux/fuse.h stops at protocol 7.38.
+struct fuse_backing_map_ {
+  int32_t fd;
+  uint32_t flags;
+  uint64_t padding;
+};
+#define FUSE_DEV_IOC_BACKING_OPEN_ _IOW(229, 1, struct fuse_backing_map_)
+#define FUSE_DEV_IOC_BACKING_CLOSE_ _IOW(229, 2, uint32_t)
+
+struct fuse_out_header_ {
+  uint32_t len;
+  int32_t error;
+  uint64_t unique;
+};
+
+static int32_t arg_i32(napi_env env, napi_value v) {
+  int32_t out = 0;
+  napi_get_value_int32(env, v, &out);
+  return out;
+}
+
+static int64_t arg_i64(napi_env env, napi_value v) {
+  int64_t out = 0;
+  napi_get_value_int64(env, v, &out);
+  return out;
+}
+
+static char *arg_str(napi_env env, napi_value v) {
+  size_t len = 0;
+  napi_get_value_string_utf8(env, v, NULL, 0, &len);
+  char *s = malloc(len + 1);
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
+static napi_value num(napi_env env, double d) {
+  napi_value v;
+  napi_create_double(env, d, &v);
+  return v;
+}
+
+// openDevice(): a new /dev/fuse descriptor.
+static napi_value open_device(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return strata_throw_errno(env, "open /dev/fuse", errno);
+  return num(env, fd);
+}
+
+// mountDevice(fd, mountPoint, fsname, options): mount(2) as root.
+static napi_value mount_device(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char *target = arg_str(env, argv[1]);
+  char *fsname = arg_str(env, argv[2]);
+  char *options = arg_str(env, argv[3]);
+  int rc = mount(fsname, target, "fuse.strata", MS_NOSUID | MS_NODEV, options);
+  int err = errno;
+  free(target);
+  free(fsname);
+  free(options);
+  if (rc != 0) return strata_throw_errno(env, "mount", err);
+  return NULL;
+}
+
+// mountWithFusermount(mountPoint, options): runs fusermount3, which mounts for a user that is
+// not root and hands the /dev/fuse descriptor back over a socket (SCM_RIGHTS).
+static napi_value mount_fusermount(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char *target = arg_str(env, argv[0]);
+  char *options = arg_str(env, argv[1]);
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+    free(target);
+    free(options);
+    return strata_throw_errno(env, "socketpair", errno);
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    char env_fd[32];
+    close(sv[0]);
+    fcntl(sv[1], F_SETFD, 0);
+    snprintf(env_fd, sizeof env_fd, "%d", sv[1]);
+    setenv("_FUSE_COMMFD", env_fd, 1);
+    execlp("fusermount3", "fusermount3", "-o", options, "--", target, (char *)NULL);
+    _exit(127);
+  }
+  close(sv[1]);
+  free(target);
+  free(options);
+  if (pid < 0) {
+    close(sv[0]);
+    return strata_throw_errno(env, "fork", errno);
+  }
+  char byte;
+  char control[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+  ssize_t n = recvmsg(sv[0], &msg, 0);
+  close(sv[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+  if (n <= 0 || !cmsg || cmsg->cmsg_type != SCM_RIGHTS) {
+    return strata_throw_errno(env, WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "fusermount3 not found" : "fusermount3 failed", EIO);
+  }
+  int fd;
+  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return num(env, fd);
+}
+
+// unmount(mountPoint, lazy)
+static napi_value unmount_point(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char *target = arg_str(env, argv[0]);
+  bool lazy = false;
+  napi_get_value_bool(env, argv[1], &lazy);
+  int rc = umount2(target, lazy ? MNT_DETACH : 0);
+  int err = errno;
+  free(target);
+  if (rc != 0) return strata_throw_errno(env, "umount", err);
+  return NULL;
+}
+
+// ---- the request reader ----
+
+typedef struct {
+  int fd;
+  size_t bufsize;
+  napi_threadsafe_function tsfn;
+  pthread_t thread;
+} reader_t;
+
+typedef struct {
+  char *data;
+  ssize_t len;
+  int err;
+} request_t;
+
+static void free_request_data(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+// Runs on the JS thread: hands a request (or the end of the session) to the callback.
+static void call_js(napi_env env, napi_value cb, void *context, void *data) {
+  (void)context;
+  request_t *req = data;
+  if (env == NULL) {
+    free(req->data);
+    free(req);
+    return;
+  }
+  napi_value argv[2];
+  if (req->len > 0) {
+    napi_create_external_buffer(env, (size_t)req->len, req->data, free_request_data, NULL, &argv[0]);
+    napi_get_null(env, &argv[1]);
+  } else {
+    free(req->data);
+    napi_get_null(env, &argv[0]);
+    napi_create_int32(env, req->err, &argv[1]);
+  }
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  napi_call_function(env, undefined, cb, 2, argv, NULL);
+  free(req);
+}
+
+static void *reader_main(void *arg) {
+  reader_t *r = arg;
+  for (;;) {
+    char *buf = malloc(r->bufsize);
+    ssize_t n = read(r->fd, buf, r->bufsize);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == ENOENT)) {
+      // ENOENT: the request was interrupted before it was read; read the next one.
+      free(buf);
+      continue;
+    }
+    request_t *req = calloc(1, sizeof *req);
+    req->data = buf;
+    req->len = n;
+    req->err = n < 0 ? errno : 0;
+    napi_call_threadsafe_function(r->tsfn, req, napi_tsfn_blocking);
+    if (n <= 0) break;
+  }
+  napi_release_threadsafe_function(r->tsfn, napi_tsfn_release);
+  return NULL;
+}
+
+// startReader(fd, bufsize, callback(request: Buffer | null, errno: number | null))
+static napi_value start_reader(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  reader_t *r = calloc(1, sizeof *r);
+  r->fd = arg_i32(env, argv[0]);
+  r->bufsize = (size_t)arg_i64(env, argv[1]);
+  napi_value name;
+  napi_create_string_utf8(env, "strata-fuse-reader", NAPI_AUTO_LENGTH, &name);
+  napi_create_threadsafe_function(env, argv[2], NULL, name, 256, 1, NULL, NULL, r, call_js, &r->tsfn);
+  // The reader keeps the process alive until the device closes (unmount): the thread then
+  // releases the function and the session ends.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  int rc = pthread_create(&r->thread, NULL, reader_main, r);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) return strata_throw_errno(env, "pthread_create", rc);
+  pthread_detach(r->thread);
+  return NULL;
+}
+
+// ---- READ replies from a file descriptor ----
+
+typedef struct {
+  int fuse_fd;
+  uint64_t unique;
+  int file_fd;
+  int64_t offset;
+  size_t size;
+  int err;
+  size_t sent;
+  napi_async_work work;
+  napi_deferred deferred;
+} fd_reply_t;
+
+static void fd_reply_execute(napi_env env, void *data) {
+  (void)env;
+  fd_reply_t *r = data;
+  char *buf = malloc(r->size > 0 ? r->size : 1);
+  size_t got = 0;
+  while (got < r->size) {
+    ssize_t n = pread(r->file_fd, buf + got, r->size - got, r->offset + (int64_t)got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      r->err = errno;
+      break;
+    }
+    if (n == 0) break;
+    got += (size_t)n;
+  }
+  struct fuse_out_header_ out = {.len = sizeof out, .error = 0, .unique = r->unique};
+  struct iovec iov[2] = {{&out, sizeof out}, {buf, got}};
+  int iovcnt = 1;
+  if (r->err) {
+    out.error = -r->err;
+  } else {
+    out.len += (uint32_t)got;
+    iovcnt = 2;
+  }
+  if (writev(r->fuse_fd, iov, iovcnt) < 0 && errno != ENOENT) r->err = r->err ? r->err : errno;
+  r->sent = got;
+  free(buf);
+}
+
+static void fd_reply_complete(napi_env env, napi_status status, void *data) {
+  (void)status;
+  fd_reply_t *r = data;
+  napi_resolve_deferred(env, r->deferred, num(env, r->err ? -r->err : (double)r->sent));
+  napi_delete_async_work(env, r->work);
+  free(r);
+}
+
+// replyFromFd(fuseFd, unique, fileFd, offset, size): Promise<bytes sent | -errno>. Reads the
+// range and writes the READ reply on a libuv worker thread.
+static napi_value reply_from_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  fd_reply_t *r = calloc(1, sizeof *r);
+  r->fuse_fd = arg_i32(env, argv[0]);
+  bool lossless;
+  napi_get_value_bigint_uint64(env, argv[1], &r->unique, &lossless);
+  r->file_fd = arg_i32(env, argv[2]);
+  r->offset = arg_i64(env, argv[3]);
+  r->size = (size_t)arg_i64(env, argv[4]);
+  napi_value promise, name;
+  napi_create_promise(env, &r->deferred, &promise);
+  napi_create_string_utf8(env, "strata-fuse-read", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, fd_reply_execute, fd_reply_complete, r, &r->work);
+  napi_queue_async_work(env, r->work);
+  return promise;
+}
+
+// ---- passthrough ----
+
+// backingOpen(fuseFd, fd): the backing id of a file for FOPEN_PASSTHROUGH.
+static napi_value backing_open(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct fuse_backing_map_ map = {.fd = arg_i32(env, argv[1]), .flags = 0, .padding = 0};
+  int id = ioctl(arg_i32(env, argv[0]), FUSE_DEV_IOC_BACKING_OPEN_, &map);
+  if (id < 0) return strata_throw_errno(env, "FUSE_DEV_IOC_BACKING_OPEN", errno);
+  return num(env, id);
+}
+
+// backingClose(fuseFd, id)
+static napi_value backing_close(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint32_t id = (uint32_t)arg_i32(env, argv[1]);
+  if (ioctl(arg_i32(env, argv[0]), FUSE_DEV_IOC_BACKING_CLOSE_, &id) < 0) {
+    return strata_throw_errno(env, "FUSE_DEV_IOC_BACKING_CLOSE", errno);
+  }
+  return NULL;
+}
+
+void strata_register_fuse(napi_env env, napi_value exports) {
+  struct {
+    const char *name;
+    napi_callback fn;
+  } fns[] = {
+      {"fuseOpenDevice", open_device},
+      {"fuseMount", mount_device},
+      {"fuseMountWithFusermount", mount_fusermount},
+      {"fuseUnmount", unmount_point},
+      {"fuseStartReader", start_reader},
+      {"fuseReplyFromFd", reply_from_fd},
+      {"fuseBackingOpen", backing_open},
+      {"fuseBackingClose", backing_close},
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value fn;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &fn);
+    napi_set_named_property(env, exports, fns[i].name, fn);
+  }
+}

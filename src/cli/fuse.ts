@@ -1,0 +1,190 @@
+/**
+ * strata fuse mount|umount|stat. A mount runs as a background daemon by default (logs in the
+ * work dir's logs/), returning once the mount answers; -f keeps it in the foreground. Running
+ * mounts are recorded in the work dir's fuse/ folder, one file per daemon, for `fuse stat`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { Configuration } from '../common/config/configuration.js';
+import { StrataError } from '../common/errors.js';
+import { createLogger } from '../common/logging.js';
+import { packageRoot } from '../common/native.js';
+import { FuseMount, fuseMounts, unmountPoint } from '../fuse/mount.js';
+import type { CliContext } from './context.js';
+
+interface MountRecord {
+  pid: number;
+  mountPoint: string;
+  strataPath: string;
+}
+
+const registryDir = (conf: Configuration) => join(conf.get('strata.work.dir'), 'fuse');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function records(conf: Configuration): MountRecord[] {
+  const out: MountRecord[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(registryDir(conf));
+  } catch {
+    return out;
+  }
+  const mounted = new Set(fuseMounts().map((m) => m.target));
+  for (const name of names) {
+    const file = join(registryDir(conf), name);
+    try {
+      const r = JSON.parse(readFileSync(file, 'utf8')) as MountRecord;
+      if (alive(r.pid) && mounted.has(r.mountPoint)) out.push(r);
+      else rmSync(file, { force: true });
+    } catch {
+      rmSync(file, { force: true });
+    }
+  }
+  return out;
+}
+
+/** Maps `-o` mount options to properties. */
+function optionsToConf(opts: string[]): Record<string, string> {
+  const map: Record<string, string> = {
+    attr_timeout: 'strata.fuse.attr.timeout',
+    entry_timeout: 'strata.fuse.entry.timeout',
+    max_read: 'strata.fuse.max.read',
+    read_ahead: 'strata.fuse.read.ahead',
+  };
+  const out: Record<string, string> = {};
+  for (const o of opts.flatMap((x) => x.split(',')).filter(Boolean)) {
+    const [k, v] = o.split('=') as [string, string | undefined];
+    if (k === 'allow_other') out['strata.fuse.allow.other'] = 'true';
+    else if (k === 'kernel_cache') out['strata.fuse.kernel.cache'] = 'true';
+    else if (k === 'no_kernel_cache') out['strata.fuse.kernel.cache'] = 'false';
+    else if (k === 'no_passthrough') out['strata.fuse.passthrough.enabled'] = 'false';
+    else if (map[k] && v !== undefined) out[map[k]] = /^\d+(\.\d+)?$/.test(v) && k.endsWith('timeout') ? `${v}s` : v;
+    else throw new StrataError('INVALID_ARGUMENT', `Unknown mount option "${o}": known are ${[...Object.keys(map).map((x) => `${x}=`), 'allow_other', 'kernel_cache', 'no_kernel_cache', 'no_passthrough'].join(', ')}`);
+  }
+  return out;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+async function runForeground(ctx: CliContext, mountPoint: string, strataPath: string, conf: Configuration): Promise<void> {
+  const logger = createLogger({ name: `fuse-${process.pid}`, logDir: conf.get('strata.logs.dir') });
+  const mount = await FuseMount.mount({ mountPoint, strataPath, conf, logger });
+  mkdirSync(registryDir(conf), { recursive: true });
+  const record = join(registryDir(conf), `${process.pid}.json`);
+  writeFileSync(record, JSON.stringify({ pid: process.pid, mountPoint: mount.mountPoint, strataPath: mount.strataPath }));
+  ctx.err(`Mounted ${mount.strataPath} at ${mount.mountPoint} (reads: ${mount.ops.readMode})`);
+  const stop = () => {
+    mount.unmount({ force: true }).catch((err: unknown) => logger.warn({ err }, 'unmount on signal failed'));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  await mount.session.ended;
+  rmSync(record, { force: true });
+  logger.info({ mountPoint: mount.mountPoint }, 'unmounted');
+  await new Promise<void>((r) => logger.flush(() => r()));
+  process.exit(0);
+}
+
+export function registerFuse(program: Command, ctx: () => CliContext): void {
+  const fuse = program.command('fuse').description('The POSIX mount of a Strata folder');
+
+  fuse
+    .command('mount')
+    .description('Mount a Strata folder (default /) at a local folder')
+    .argument('<mount_point>')
+    .argument('[strata_path]', 'Strata folder to mount', '/')
+    .option('-f', 'stay in the foreground')
+    .option('-o <options>', 'mount options: attr_timeout=, entry_timeout=, max_read=, allow_other, kernel_cache, no_passthrough', collect, [])
+    .action(async (mountPointArg: string, strataPath: string, o: { f?: boolean; o: string[] }) => {
+      const c = ctx();
+      const conf = c.conf.with(optionsToConf(o.o));
+      const mountPoint = resolve(mountPointArg);
+      if (o.f) return runForeground(c, mountPoint, strataPath, conf);
+      // Check what can be checked here, so that errors come back to this command.
+      await c.fs.getStatus(strataPath).then((info) => {
+        if (!info.folder) throw new StrataError('INVALID_ARGUMENT', `${info.path} is a file: fuse mount takes a folder`);
+      });
+      const logDir = conf.get('strata.logs.dir');
+      mkdirSync(logDir, { recursive: true });
+      const logFile = join(logDir, `fuse-${mountPoint.replace(/\//g, '_')}.out`);
+      const out = openSync(logFile, 'a');
+      const args = ['fuse', 'mount', '-f', ...o.o.flatMap((x) => ['-o', x]), mountPoint, strataPath, ...c.confArgs.flatMap((kv) => ['--conf', kv])];
+      const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'strata'), ...args], { detached: true, stdio: ['ignore', out, out] });
+      child.unref();
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        if (child.exitCode !== null) {
+          const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join('\n');
+          throw new StrataError('UNAVAILABLE', `fuse mount failed: ${tail.replace(/^.*?"msg":"/, '')}`);
+        }
+        if (records(conf).some((r) => r.pid === child.pid)) break;
+        if (Date.now() > deadline) {
+          child.kill('SIGTERM');
+          throw new StrataError('UNAVAILABLE', `fuse mount of ${mountPoint} did not come up within 30 s (log: ${logFile})`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      statSync(mountPoint);
+      c.out(`Mounted ${strataPath} at ${mountPoint} (pid ${child.pid})`);
+    });
+
+  fuse
+    .command('umount')
+    .alias('unmount')
+    .description('Unmount: open writes finish first unless -f')
+    .argument('<mount_point>')
+    .option('-f', 'force: detach now even with files open')
+    .option('-w <secs>', 'seconds to wait for open files to close', '5')
+    .action(async (mountPointArg: string, o: { f?: boolean; w: string }) => {
+      const c = ctx();
+      const mountPoint = resolve(mountPointArg);
+      const record = records(c.conf).find((r) => r.mountPoint === mountPoint);
+      if (!fuseMounts().some((m) => m.target === mountPoint)) throw new StrataError('NOT_FOUND', `${mountPoint} is not a Strata mount point`);
+      const waitMs = Number(o.w) * 1000;
+      if (!Number.isFinite(waitMs) || waitMs < 0) throw new StrataError('INVALID_ARGUMENT', `-w takes seconds, not ${o.w}`);
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        try {
+          unmountPoint(mountPoint, !!o.f);
+          break;
+        } catch (err) {
+          const text = `${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`;
+          if (!/EBUSY|busy/i.test(text) || Date.now() >= deadline) {
+            throw new StrataError('FAILED_PRECONDITION', `Cannot unmount ${mountPoint}: ${/EBUSY|busy/i.test(text) ? 'files are still open (use -f to force)' : text}`);
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      if (record) {
+        const until = Date.now() + 10_000;
+        while (alive(record.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      }
+      c.out(`Unmounted ${mountPoint}`);
+    });
+
+  fuse
+    .command('stat')
+    .description('List running mounts')
+    .action(() => {
+      const c = ctx();
+      const rs = records(c.conf);
+      if (rs.length === 0) {
+        c.out('No mount point found');
+        return;
+      }
+      c.out('pid\tmount_point\tstrata_path');
+      for (const r of rs) c.out(`${r.pid}\t${r.mountPoint}\t${r.strataPath}`);
+    });
+}

@@ -1,0 +1,413 @@
+/**
+ * The FUSE operations: decode a request, call the VFS, encode the reply. This is the only place
+ * that knows both FUSE and Strata: node ids and file handles, attributes, INIT negotiation, and
+ * how each READ is served (passthrough, a native reply from a cache file, or the client).
+ */
+import { constants } from 'node:os';
+import { StrataError } from '../common/errors.js';
+import type { Logger } from '../common/logging.js';
+import { native } from '../common/native.js';
+import { joinPath } from '../common/paths.js';
+import type { FileInfo } from '../common/types.js';
+import { groupIdOf, groupName, userIdOf, userName } from '../common/users.js';
+import { InodeTable } from './inode-table.js';
+import {
+  FUSE_KERNEL_MINOR_VERSION,
+  FUSE_KERNEL_VERSION,
+  InitFlag,
+  Op,
+  OpenFlag,
+  RENAME_EXCHANGE,
+  RENAME_NOREPLACE,
+  S_IFDIR,
+  S_IFREG,
+  SetattrValid,
+} from './protocol/constants.js';
+import { attrOut, entryOut, openOut, packDirents, statfsOut, writeOut, xattrSizeOut, type Attr, type Body, type Timeouts } from './protocol/codec.js';
+import { REPLIED, type Handler } from './session.js';
+import type { Vfs, VfsHandle } from './vfs/vfs.js';
+
+export interface FuseOptions {
+  timeouts: Timeouts;
+  maxRead: number;
+  passthrough: boolean;
+  kernelCache: boolean;
+}
+
+interface OpenFile {
+  nodeid: bigint;
+  handle: VfsHandle;
+  mode: 'passthrough' | 'cached' | 'direct';
+}
+
+const XATTRS = ['user.strata.persistence_state', 'user.strata.cached_percent', 'user.strata.ufs_path'];
+const NOBODY = 65534;
+
+/** A plain POSIX failure, for cases with no Strata meaning (EBADF, ENODATA, ERANGE...). */
+function errno(name: keyof typeof constants.errno): NodeJS.ErrnoException {
+  const e: NodeJS.ErrnoException = new Error(name);
+  e.code = name;
+  return e;
+}
+
+export class FuseOps {
+  readonly inodes = new InodeTable();
+  private readonly files = new Map<bigint, OpenFile>();
+  private readonly dirs = new Map<bigint, FileInfo[]>();
+  private nextFh = 1n;
+  /** What INIT agreed to. */
+  passthroughActive = false;
+  readMode = 'unknown';
+  /** The /dev/fuse descriptor, set by the mount once the device is open. */
+  sessionFd = -1;
+
+  constructor(
+    private readonly vfs: Vfs,
+    private readonly opts: FuseOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  attr(info: FileInfo): Attr {
+    return {
+      ino: info.fileId,
+      size: info.folder ? 4096 : info.length,
+      blocks: Math.ceil(info.length / 512),
+      atimeMs: info.lastModificationTimeMs,
+      mtimeMs: info.lastModificationTimeMs,
+      ctimeMs: info.lastModificationTimeMs,
+      mode: (info.folder ? S_IFDIR : S_IFREG) | (info.mode & 0o7777),
+      nlink: info.folder ? 2 : 1,
+      uid: userIdOf(info.owner) ?? NOBODY,
+      gid: groupIdOf(info.group) ?? NOBODY,
+    };
+  }
+
+  private pathOf(nodeid: bigint): string {
+    const p = this.inodes.path(nodeid);
+    if (p === undefined) throw new StrataError('NOT_FOUND', `stale node id ${nodeid}`);
+    return p;
+  }
+
+  private entry(path: string, info: FileInfo): Buffer {
+    return entryOut(this.inodes.lookup(path), this.attr(info), this.opts.timeouts);
+  }
+
+  handlers(): Partial<Record<number, Handler>> {
+    const t = this.opts.timeouts;
+    return {
+      [Op.INIT]: (_h, b) => this.init(b),
+      [Op.DESTROY]: () => null,
+      [Op.LOOKUP]: async (h, b) => {
+        const path = joinPath(this.pathOf(h.nodeid), b.name());
+        return this.entry(path, await this.vfs.stat(path));
+      },
+      [Op.FORGET]: (h, b) => {
+        this.inodes.forget(h.nodeid, b.u64());
+        return null;
+      },
+      [Op.BATCH_FORGET]: (_h, b) => {
+        const count = b.u32();
+        b.skip(4);
+        for (let i = 0; i < count; i++) this.inodes.forget(b.big(), b.u64());
+        return null;
+      },
+      [Op.GETATTR]: async (h) => attrOut(this.attr(await this.vfs.stat(this.pathOf(h.nodeid))), t),
+      [Op.SETATTR]: (h, b) => this.setattr(h.nodeid, b),
+      [Op.MKDIR]: async (h, b) => {
+        const mode = b.u32();
+        b.skip(4);
+        const path = joinPath(this.pathOf(h.nodeid), b.name());
+        return this.entry(path, await this.vfs.mkdir(path, mode));
+      },
+      [Op.UNLINK]: async (h, b) => {
+        const path = joinPath(this.pathOf(h.nodeid), b.name());
+        await this.vfs.unlink(path);
+        this.inodes.unlink(path);
+        return null;
+      },
+      [Op.RMDIR]: async (h, b) => {
+        const path = joinPath(this.pathOf(h.nodeid), b.name());
+        await this.vfs.rmdir(path);
+        this.inodes.unlink(path);
+        return null;
+      },
+      [Op.RENAME]: (h, b) => this.rename(h.nodeid, b.big(), 0, b),
+      [Op.RENAME2]: (h, b) => {
+        const newdir = b.big();
+        const flags = b.u32();
+        b.skip(4);
+        return this.rename(h.nodeid, newdir, flags, b);
+      },
+      [Op.OPEN]: (h, b) => this.open(h.nodeid, b.u32()),
+      [Op.CREATE]: async (h, b) => {
+        b.skip(4); // flags: a created file is always opened for writing
+        const mode = b.u32();
+        b.skip(8);
+        const path = joinPath(this.pathOf(h.nodeid), b.name());
+        const handle = await this.vfs.create(path, mode);
+        const info = await this.vfs.stat(path);
+        const entry = this.entry(path, info);
+        const nodeid = entry.readBigUInt64LE(0);
+        return [entry, this.registerOpen(nodeid, handle, 'direct')];
+      },
+      [Op.READ]: (_h, b, unique) => this.read(b, unique),
+      [Op.WRITE]: async (_h, b) => {
+        const fh = b.big();
+        const offset = b.u64();
+        const size = b.u32();
+        b.skip(4 + 8 + 4 + 4);
+        const f = this.file(fh);
+        if (f.handle.kind !== 'write') throw errno('EBADF');
+        await f.handle.staged.write(b.rest().subarray(0, size), offset);
+        return writeOut(size);
+      },
+      [Op.FLUSH]: async (_h, b) => {
+        const f = this.files.get(b.big());
+        if (f?.handle.kind === 'write') await this.vfs.flush(f.handle.staged);
+        return null;
+      },
+      [Op.FSYNC]: async (_h, b) => {
+        const f = this.files.get(b.big());
+        if (f?.handle.kind === 'write') await this.vfs.flush(f.handle.staged);
+        return null;
+      },
+      [Op.RELEASE]: async (_h, b) => {
+        await this.release(b.big());
+        return null;
+      },
+      [Op.OPENDIR]: () => {
+        const fh = this.nextFh++;
+        this.dirs.set(fh, []);
+        return openOut(fh, OpenFlag.CACHE_DIR);
+      },
+      [Op.READDIR]: (h, b) => this.readdir(h.nodeid, b, false),
+      [Op.READDIRPLUS]: (h, b) => this.readdir(h.nodeid, b, true),
+      [Op.RELEASEDIR]: (_h, b) => {
+        this.dirs.delete(b.big());
+        return null;
+      },
+      [Op.FSYNCDIR]: () => null,
+      [Op.STATFS]: async () => {
+        const { tiers } = await this.vfs.statfs();
+        const bsize = 4096;
+        const capacity = tiers.reduce((s, x) => s + x.capacityBytes, 0);
+        const used = tiers.reduce((s, x) => s + x.usedBytes, 0);
+        const free = Math.max(0, capacity - used);
+        return statfsOut({ blocks: Math.floor(capacity / bsize), bfree: Math.floor(free / bsize), bavail: Math.floor(free / bsize), files: 1_000_000, ffree: 1_000_000, bsize });
+      },
+      [Op.ACCESS]: () => null,
+      [Op.GETXATTR]: async (h, b) => {
+        const size = b.u32();
+        b.skip(4);
+        const name = b.name();
+        const info = await this.vfs.stat(this.pathOf(h.nodeid));
+        const value = this.xattr(info, name);
+        if (value === undefined) throw errno('ENODATA');
+        return this.sized(Buffer.from(value), size);
+      },
+      [Op.LISTXATTR]: (_h, b) => this.sized(Buffer.from(XATTRS.map((x) => `${x}\0`).join('')), b.u32()),
+      [Op.SETXATTR]: () => {
+        throw errno('EOPNOTSUPP');
+      },
+      [Op.REMOVEXATTR]: () => {
+        throw errno('EOPNOTSUPP');
+      },
+      [Op.SYMLINK]: () => {
+        throw errno('EPERM');
+      },
+      [Op.LINK]: () => {
+        throw errno('EPERM');
+      },
+    };
+  }
+
+  private init(b: Body): Buffer {
+    const major = b.u32();
+    const minor = b.u32();
+    const maxReadahead = b.u32();
+    const flags = BigInt(b.u32());
+    const flags2 = minor >= 36 ? BigInt(b.u32()) : 0n;
+    const offered = flags | (flags2 << 32n);
+    if (major !== FUSE_KERNEL_VERSION) throw new StrataError('FAILED_PRECONDITION', `FUSE protocol ${major}.${minor} is not supported`);
+    let want =
+      InitFlag.ASYNC_READ | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES | InitFlag.DO_READDIRPLUS | InitFlag.READDIRPLUS_AUTO | InitFlag.PARALLEL_DIROPS | InitFlag.ATOMIC_O_TRUNC;
+    if (this.opts.kernelCache) want |= InitFlag.AUTO_INVAL_DATA;
+    const canPassthrough = this.opts.passthrough && (offered & InitFlag.PASSTHROUGH) !== 0n && process.getuid?.() === 0;
+    if (canPassthrough) want |= InitFlag.PASSTHROUGH;
+    const agreed = (want & offered) | InitFlag.INIT_EXT;
+    this.passthroughActive = (agreed & InitFlag.PASSTHROUGH) !== 0n;
+    this.readMode = this.passthroughActive ? 'passthrough, native replies for partly cached files' : 'native replies from cache files (no passthrough)';
+    this.logger.info({ kernel: `${major}.${minor}`, passthrough: this.passthroughActive }, `FUSE session: reads by ${this.readMode}`);
+    const out = Buffer.alloc(64);
+    out.writeUInt32LE(FUSE_KERNEL_VERSION, 0);
+    out.writeUInt32LE(Math.min(minor, FUSE_KERNEL_MINOR_VERSION), 4);
+    out.writeUInt32LE(maxReadahead, 8);
+    out.writeUInt32LE(Number(agreed & 0xffffffffn), 12);
+    out.writeUInt16LE(64, 16); // max_background
+    out.writeUInt16LE(48, 18); // congestion_threshold
+    out.writeUInt32LE(this.opts.maxRead, 20); // max_write
+    out.writeUInt32LE(1, 24); // time_gran
+    out.writeUInt16LE(Math.ceil(this.opts.maxRead / 4096), 28); // max_pages
+    out.writeUInt32LE(Number(agreed >> 32n), 32);
+    out.writeUInt32LE(this.passthroughActive ? 1 : 0, 36); // max_stack_depth
+    return out;
+  }
+
+  private file(fh: bigint): OpenFile {
+    const f = this.files.get(fh);
+    if (!f) throw errno('EBADF');
+    return f;
+  }
+
+  private registerOpen(nodeid: bigint, handle: VfsHandle, mode: OpenFile['mode'], extraFlags = 0, backingId = 0): Buffer {
+    const fh = this.nextFh++;
+    this.files.set(fh, { nodeid, handle, mode });
+    const node = this.inodes.node(nodeid);
+    if (node && mode === 'cached') node.openCached++;
+    const flags = (mode === 'direct' ? OpenFlag.DIRECT_IO : 0) | (mode === 'passthrough' ? OpenFlag.PASSTHROUGH : 0) | extraFlags;
+    return openOut(fh, flags, backingId);
+  }
+
+  private async open(nodeid: bigint, flags: number): Promise<Buffer> {
+    const path = this.pathOf(nodeid);
+    const handle = await this.vfs.open(path, flags);
+    const node = this.inodes.node(nodeid)!;
+    if (handle.kind === 'write') return this.registerOpen(nodeid, handle, 'direct');
+    const r = handle.read;
+    // Passthrough: the whole file in one local cache file, and no cached-io open on this inode.
+    if (this.passthroughActive && r.wholeFile && node.openCached === 0) {
+      try {
+        if (!node.backing) node.backing = { id: native().fuseBackingOpen(this.sessionFd, r.wholeFile.fd), refs: 0 };
+        node.backing.refs++;
+        return this.registerOpen(nodeid, handle, 'passthrough', 0, node.backing.id);
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message, path }, 'passthrough refused; serving reads from the cache file');
+      }
+    }
+    if (node.backing) return this.registerOpen(nodeid, handle, 'direct');
+    const version = `${r.info.length}:${r.info.lastModificationTimeMs}:${r.info.fileId}`;
+    const keep = this.opts.kernelCache && node.version === version ? OpenFlag.KEEP_CACHE : 0;
+    node.version = version;
+    return this.registerOpen(nodeid, handle, 'cached', keep);
+  }
+
+
+  private async read(b: Body, unique: bigint): Promise<Buffer | typeof REPLIED> {
+    const fh = b.big();
+    const offset = b.u64();
+    const size = b.u32();
+    const f = this.file(fh);
+    if (f.handle.kind === 'write') return f.handle.staged.read(offset, size);
+    const r = f.handle.read;
+    const want = Math.max(0, Math.min(size, r.info.length - offset));
+    if (want === 0) return Buffer.alloc(0);
+    const local = r.localRange(offset, want);
+    if (local) {
+      const sent = await native().fuseReplyFromFd(this.sessionFd, unique, local.fd, local.offset, want);
+      if (sent < 0) throw errno('EIO');
+      return REPLIED;
+    }
+    return r.read(offset, want);
+  }
+
+  private async release(fh: bigint): Promise<void> {
+    const f = this.files.get(fh);
+    if (!f) return;
+    this.files.delete(fh);
+    const node = this.inodes.node(f.nodeid);
+    if (node && f.mode === 'cached') node.openCached--;
+    if (node?.backing && f.mode === 'passthrough' && --node.backing.refs === 0) {
+      try {
+        native().fuseBackingClose(this.sessionFd, node.backing.id);
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message }, 'backing close failed');
+      }
+      node.backing = undefined;
+    }
+    if (f.handle.kind === 'write') await this.vfs.release(f.handle.staged);
+    else await f.handle.read.release();
+  }
+
+  private async setattr(nodeid: bigint, b: Body): Promise<Buffer> {
+    const valid = b.u32();
+    b.skip(4);
+    const fh = b.big();
+    const size = b.u64();
+    b.skip(8 + 8 + 8 + 8 + 4 + 4 + 4);
+    const mode = b.u32();
+    b.skip(4);
+    const uid = b.u32();
+    const gid = b.u32();
+    const path = this.pathOf(nodeid);
+    const change: { mode?: number; owner?: string; group?: string; size?: number } = {};
+    if (valid & SetattrValid.MODE) change.mode = mode & 0o7777;
+    if (valid & SetattrValid.UID) change.owner = userName(uid);
+    if (valid & SetattrValid.GID) change.group = groupName(gid);
+    if (valid & SetattrValid.SIZE) {
+      const f = valid & SetattrValid.FH ? this.files.get(fh) : undefined;
+      if (f?.handle.kind === 'write') await f.handle.staged.truncate(size);
+      else change.size = size;
+    }
+    // Times: Strata keeps its own modification times; utimens succeeds without changing them.
+    const info = Object.keys(change).length > 0 ? await this.vfs.setattr(path, change) : await this.vfs.stat(path);
+    return attrOut(this.attr(info), this.opts.timeouts);
+  }
+
+  private async rename(nodeid: bigint, newdir: bigint, flags: number, b: Body): Promise<null> {
+    const from = joinPath(this.pathOf(nodeid), b.name());
+    const to = joinPath(this.pathOf(newdir), b.name());
+    if (flags & RENAME_EXCHANGE) throw errno('EINVAL');
+    await this.vfs.rename(from, to, (flags & RENAME_NOREPLACE) !== 0);
+    this.inodes.unlink(to);
+    this.inodes.rename(from, to);
+    return null;
+  }
+
+  private async readdir(nodeid: bigint, b: Body, plus: boolean): Promise<Buffer> {
+    const fh = b.big();
+    const offset = b.u64();
+    const size = b.u32();
+    const path = this.pathOf(nodeid);
+    let listing = this.dirs.get(fh);
+    if (!listing || offset === 0) {
+      listing = await this.vfs.list(path);
+      this.dirs.set(fh, listing);
+    }
+    const entries: Array<{ name: string; ino: number; folder: boolean; nodeid?: bigint; attr?: Attr; info?: FileInfo }> = [
+      { name: '.', ino: 1, folder: true },
+      { name: '..', ino: 1, folder: true },
+      ...listing.map((info) => ({ name: info.name, ino: info.fileId, folder: info.folder, info })),
+    ];
+    // With READDIRPLUS each entry sent counts as a lookup: ids are given only to those that fit.
+    return packDirents(entries, offset, size, plus, this.opts.timeouts, (e) => {
+      if (plus && e.info) {
+        e.nodeid = this.inodes.lookup(joinPath(path, e.name));
+        e.attr = this.attr(e.info);
+      }
+    });
+  }
+
+  private xattr(info: FileInfo, name: string): string | undefined {
+    switch (name) {
+      case 'user.strata.persistence_state':
+        return info.persistenceState;
+      case 'user.strata.cached_percent':
+        return String(info.folder ? 0 : info.inAlluxioPercentage);
+      case 'user.strata.ufs_path':
+        return info.ufsPath;
+      default:
+        return undefined;
+    }
+  }
+
+  private sized(value: Buffer, size: number): Buffer {
+    if (size === 0) return xattrSizeOut(value.length);
+    if (value.length > size) throw errno('ERANGE');
+    return value;
+  }
+
+  /** For unmount: files still open for writing. */
+  get openWrites(): number {
+    return this.vfs.openWrites;
+  }
+}

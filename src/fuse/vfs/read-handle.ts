@@ -1,0 +1,114 @@
+/**
+ * An open file for reading, and where its bytes can come from, fastest first:
+ * - the whole file cached in ONE local cache file (the worker's layout puts block i at offset
+ *   i * blockSize, so file offsets are cache-file offsets): the mount can hand that file to the
+ *   kernel (passthrough) or answer READs from its descriptor in native code;
+ * - some blocks cached locally: those ranges are answered from their cache file descriptor;
+ * - otherwise the client's stream (remote worker or read-through from the UFS).
+ * Local cache files are leased from the worker for as long as the handle is open, so nothing
+ * is evicted or punched under a reader.
+ */
+import { open as openCb, close as closeCb } from 'node:fs';
+import { promisify } from 'node:util';
+import type { FileSystem } from '../../client/file-system.js';
+import type { FileInStream } from '../../client/file-in-stream.js';
+import type { ShortCircuitReader } from '../../client/block-source.js';
+import type { FileInfo, ReadType } from '../../common/types.js';
+import { isLocalHost, addressKey } from '../../client/worker-picker.js';
+
+const pOpen = promisify(openCb);
+const pClose = promisify(closeCb);
+
+export interface LocalRange {
+  fd: number;
+  /** Offset in the cache file (equal to the file offset: same layout). */
+  offset: number;
+}
+
+export class ReadHandle {
+  private stream?: FileInStream;
+  private local?: ShortCircuitReader;
+  private readonly fds = new Map<string, number>();
+  /** The single cache file holding the whole file, when there is one. */
+  wholeFile?: { cacheFile: string; fd: number };
+
+  private constructor(
+    readonly info: FileInfo,
+    private readonly fs: FileSystem,
+    private readonly readType: ReadType,
+  ) {}
+
+  static async open(fs: FileSystem, info: FileInfo, readType: ReadType): Promise<ReadHandle> {
+    const h = new ReadHandle(info, fs, readType);
+    await h.leaseLocalBlocks();
+    return h;
+  }
+
+  private async leaseLocalBlocks(): Promise<void> {
+    if (this.readType === 'NO_CACHE') return;
+    const blocks = this.info.blocks ?? [];
+    const byWorker = new Map<string, { address: (typeof blocks)[0]['locations'][0]['address']; ids: number[] }>();
+    for (const b of blocks) {
+      const loc = b.locations.find((l) => isLocalHost(l.address.host));
+      if (!loc) continue;
+      const key = addressKey(loc.address);
+      const entry = byWorker.get(key) ?? { address: loc.address, ids: [] };
+      entry.ids.push(b.blockId);
+      byWorker.set(key, entry);
+    }
+    // One local worker is the common case; lease from the one holding the most blocks.
+    const best = [...byWorker.values()].sort((a, b) => b.ids.length - a.ids.length)[0];
+    if (!best) return;
+    const reader = this.fs.localWorkerReader(best.address);
+    if (!reader) return;
+    try {
+      if (!(await reader.lease(best.ids, this.readType === 'CACHE_PROMOTE'))) return;
+    } catch {
+      return; // the worker is gone: the stream path copes
+    }
+    this.local = reader;
+    for (const id of best.ids) {
+      const loc = reader.location(id)!;
+      if (!this.fds.has(loc.cacheFile)) this.fds.set(loc.cacheFile, await pOpen(loc.cacheFile, 'r'));
+    }
+    if (best.ids.length === blocks.length && this.fds.size === 1) {
+      const [cacheFile, fd] = [...this.fds][0]!;
+      this.wholeFile = { cacheFile, fd };
+    }
+  }
+
+  /** A local cache file range covering [offset, offset+size), when one holds it all. */
+  localRange(offset: number, size: number): LocalRange | undefined {
+    if (!this.local || this.info.blockSize <= 0) return undefined;
+    if (this.wholeFile) return { fd: this.wholeFile.fd, offset };
+    const first = Math.floor(offset / this.info.blockSize);
+    const last = Math.floor((Math.min(offset + size, this.info.length) - 1) / this.info.blockSize);
+    let file: string | undefined;
+    for (let i = first; i <= last; i++) {
+      const loc = this.local.location(this.info.blocks![i]!.blockId);
+      if (!loc || (file !== undefined && loc.cacheFile !== file)) return undefined;
+      file = loc.cacheFile;
+    }
+    return file === undefined ? undefined : { fd: this.fds.get(file)!, offset };
+  }
+
+  /** Reads through the client (remote worker or the UFS). */
+  async read(offset: number, size: number): Promise<Buffer> {
+    this.stream ??= await this.fs.openFile(this.info.path, { readType: this.readType });
+    const buf = Buffer.allocUnsafe(Math.max(0, Math.min(size, this.info.length - offset)));
+    let done = 0;
+    while (done < buf.length) {
+      const n = await this.stream.read(buf.subarray(done), offset + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return buf.subarray(0, done);
+  }
+
+  async release(): Promise<void> {
+    await this.stream?.close();
+    for (const fd of this.fds.values()) await pClose(fd).catch(() => undefined);
+    this.fds.clear();
+    await this.local?.close();
+  }
+}

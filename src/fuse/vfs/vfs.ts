@@ -1,0 +1,275 @@
+/**
+ * The file-system view a POSIX mount needs, over Strata's client, knowing nothing of FUSE:
+ * paths relative to the mounted Strata folder, metadata with a short-lived cache, reads through
+ * ReadHandle, writes staged locally (StagedFile) and committed on flush/release. Errors are
+ * StrataErrors; the FUSE edge turns them into errno.
+ */
+import { mkdirSync } from 'node:fs';
+import type { FileSystem } from '../../client/file-system.js';
+import { StrataError } from '../../common/errors.js';
+import type { Logger } from '../../common/logging.js';
+import { baseName, joinPath, normalizePath, parentPath } from '../../common/paths.js';
+import type { FileInfo, ReadType, TierUsage, WriteType } from '../../common/types.js';
+import { MetadataCache } from './metadata-cache.js';
+import { ReadHandle } from './read-handle.js';
+import { StagedFile } from './staged-file.js';
+
+export interface VfsOptions {
+  root: string;
+  scratchDir: string;
+  metadataExpiryMs: number;
+  metadataMaxEntries: number;
+  readType: ReadType;
+  writeType: WriteType;
+  umask: number;
+  logger: Logger;
+}
+
+export type VfsHandle = { kind: 'read'; read: ReadHandle } | { kind: 'write'; staged: StagedFile };
+
+const O_ACCMODE = 3;
+const O_TRUNC = 0o1000;
+/** Synthetic inode numbers for files that exist only as staged writes, far above Strata's file ids. */
+let nextStagedIno = 2 ** 40;
+
+export class Vfs {
+  private readonly cache: MetadataCache;
+  private readonly staged = new Map<string, StagedFile>();
+
+  constructor(
+    readonly fs: FileSystem,
+    readonly opts: VfsOptions,
+  ) {
+    this.cache = new MetadataCache({ expiryMs: opts.metadataExpiryMs, maxEntries: opts.metadataMaxEntries });
+    mkdirSync(opts.scratchDir, { recursive: true, mode: 0o700 });
+  }
+
+  /** The Strata path of a path inside the mount. */
+  strataPath(path: string): string {
+    return path === '/' ? this.opts.root : normalizePath(joinPath(this.opts.root, path.slice(1)));
+  }
+
+  private stagedInfo(s: StagedFile, base?: FileInfo): FileInfo {
+    return {
+      ...(base ?? this.syntheticInfo(s)),
+      length: s.size,
+      lastModificationTimeMs: s.mtimeMs,
+    };
+  }
+
+  private syntheticInfo(s: StagedFile): FileInfo {
+    return {
+      fileId: s.ino,
+      path: this.strataPath(s.path),
+      name: baseName(s.path),
+      folder: false,
+      length: s.size,
+      blockSize: 0,
+      completed: false,
+      mode: s.mode & 0o7777,
+      owner: '',
+      group: '',
+      lastModificationTimeMs: s.mtimeMs,
+      creationTimeMs: s.mtimeMs,
+      persistenceState: 'NOT_PERSISTED',
+      pinned: false,
+      ttl: -1,
+      ttlAction: 'FREE',
+      children: 0,
+      inMemoryPercentage: 0,
+      inAlluxioPercentage: 0,
+      mountPoint: false,
+      mountId: 0,
+      ufsPath: '',
+      fingerprint: '',
+    };
+  }
+
+  async stat(path: string): Promise<FileInfo> {
+    const s = this.staged.get(path);
+    const cached = this.cache.get(path);
+    if (s) return this.stagedInfo(s, cached ?? (await this.fs.getStatus(this.strataPath(path)).catch(() => undefined)));
+    if (cached) return cached;
+    const info = await this.fs.getStatus(this.strataPath(path));
+    this.cache.put(path, info);
+    return info;
+  }
+
+  async list(path: string): Promise<FileInfo[]> {
+    const infos = await this.fs.listStatus(this.strataPath(path));
+    const byName = new Map<string, FileInfo>();
+    for (const info of infos) {
+      this.cache.put(joinPath(path, info.name), info);
+      byName.set(info.name, info);
+    }
+    for (const [p, s] of this.staged) {
+      if (parentPath(p) === path) byName.set(baseName(p), this.stagedInfo(s, byName.get(baseName(p))));
+    }
+    return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async mkdir(path: string, mode: number): Promise<FileInfo> {
+    this.cache.invalidate(path);
+    return this.fs.createDirectory(this.strataPath(path), { mode: mode & 0o7777 & ~this.opts.umask, writeType: this.opts.writeType });
+  }
+
+  async unlink(path: string): Promise<void> {
+    const info = await this.stat(path);
+    if (info.folder) throw new StrataError('IS_A_DIRECTORY', `${path} is a folder`);
+    this.cache.invalidate(path);
+    const s = this.staged.get(path);
+    if (s) {
+      // Open handles keep writing to the scratch copy, which is no longer committed anywhere.
+      s.unlinked = true;
+      this.staged.delete(path);
+      if (!info.completed) return;
+    }
+    await this.fs.delete(this.strataPath(path));
+  }
+
+  async rmdir(path: string): Promise<void> {
+    const info = await this.stat(path);
+    if (!info.folder) throw new StrataError('NOT_A_DIRECTORY', `${path} is not a folder`);
+    this.cache.invalidate(path);
+    await this.fs.delete(this.strataPath(path), { recursive: false });
+  }
+
+  async rename(src: string, dst: string, noReplace: boolean): Promise<void> {
+    for (const p of [src, dst]) {
+      const s = this.staged.get(p);
+      if (s?.dirty) await this.flush(s);
+    }
+    this.cache.invalidate(src);
+    this.cache.invalidate(dst);
+    const existing = await this.fs.getStatus(this.strataPath(dst)).catch((err: unknown) => {
+      if (StrataError.isCode(err, 'NOT_FOUND')) return undefined;
+      throw err;
+    });
+    if (existing) {
+      if (noReplace) throw new StrataError('ALREADY_EXISTS', `${dst} exists`);
+      const srcInfo = await this.fs.getStatus(this.strataPath(src));
+      if (existing.folder && !srcInfo.folder) throw new StrataError('IS_A_DIRECTORY', `${dst} is a folder`);
+      if (!existing.folder && srcInfo.folder) throw new StrataError('NOT_A_DIRECTORY', `${dst} is not a folder`);
+      if (existing.folder && existing.children > 0) throw new StrataError('DIRECTORY_NOT_EMPTY', `${dst} is not empty`);
+      // POSIX rename replaces the target.
+      await this.fs.delete(this.strataPath(dst), { recursive: false });
+    }
+    // Strata's rename moves into an existing folder; the target is gone now, so this is a plain rename.
+    await this.fs.rename(this.strataPath(src), this.strataPath(dst));
+    const open = this.staged.get(src);
+    if (open) {
+      this.staged.delete(src);
+      open.path = dst;
+      this.staged.set(dst, open);
+    }
+  }
+
+  async setattr(path: string, a: { mode?: number; owner?: string; group?: string; size?: number }): Promise<FileInfo> {
+    this.cache.invalidate(path);
+    if (a.size !== undefined) {
+      const open = this.staged.get(path);
+      if (open) {
+        await open.truncate(a.size);
+      } else {
+        // A truncate of a closed file: stage it, cut it, commit it.
+        const s = await this.stage(path, { truncate: a.size === 0 });
+        try {
+          await s.truncate(a.size);
+          await this.flush(s);
+        } finally {
+          await this.release(s);
+        }
+      }
+    }
+    if (a.mode !== undefined || a.owner !== undefined || a.group !== undefined) {
+      const s = this.staged.get(path);
+      if (s?.dirty) await this.flush(s);
+      await this.fs.setAttribute(this.strataPath(path), { mode: a.mode === undefined ? undefined : a.mode & 0o7777, owner: a.owner, group: a.group });
+    }
+    this.cache.invalidate(path);
+    return this.stat(path);
+  }
+
+  async statfs(): Promise<{ tiers: TierUsage[] }> {
+    const { tiers } = await this.fs.capacity();
+    return { tiers };
+  }
+
+  // ---- opening files ----
+
+  async open(path: string, flags: number): Promise<VfsHandle> {
+    const writing = (flags & O_ACCMODE) !== 0;
+    if (writing) {
+      const staged = await this.stage(path, { truncate: (flags & O_TRUNC) !== 0 });
+      return { kind: 'write', staged };
+    }
+    const stagedNow = this.staged.get(path);
+    if (stagedNow) {
+      stagedNow.refs++;
+      return { kind: 'write', staged: stagedNow };
+    }
+    const info = await this.fs.getStatus(this.strataPath(path), { blocks: true });
+    if (info.folder) throw new StrataError('IS_A_DIRECTORY', `${path} is a folder`);
+    this.cache.put(path, info);
+    return { kind: 'read', read: await ReadHandle.open(this.fs, info, this.opts.readType) };
+  }
+
+  async create(path: string, mode: number): Promise<VfsHandle> {
+    if (this.staged.has(path)) throw new StrataError('ALREADY_EXISTS', `${path} exists`);
+    const parent = await this.stat(parentPath(path));
+    if (!parent.folder) throw new StrataError('NOT_A_DIRECTORY', `${parentPath(path)} is not a folder`);
+    const s = await StagedFile.create({ path, scratchDir: this.opts.scratchDir, mode: mode & ~this.opts.umask, ino: nextStagedIno++ });
+    s.refs = 1;
+    s.dirty = true;
+    this.staged.set(path, s);
+    this.cache.invalidate(path);
+    return { kind: 'write', staged: s };
+  }
+
+  private async stage(path: string, opts: { truncate: boolean }): Promise<StagedFile> {
+    let s = this.staged.get(path);
+    if (s) {
+      s.refs++;
+      if (opts.truncate) await s.truncate(0);
+      return s;
+    }
+    const info = await this.fs.getStatus(this.strataPath(path));
+    if (info.folder) throw new StrataError('IS_A_DIRECTORY', `${path} is a folder`);
+    s = await StagedFile.create({ path, scratchDir: this.opts.scratchDir, mode: info.mode, ino: info.fileId });
+    s.refs = 1;
+    this.staged.set(path, s);
+    try {
+      if (opts.truncate) await s.truncate(0);
+      else await s.loadFrom(this.fs, this.strataPath(path));
+    } catch (err) {
+      s.unlinked = true;
+      await this.release(s);
+      throw err;
+    }
+    return s;
+  }
+
+  /** Commits a staged file if it changed (close, fsync). */
+  async flush(s: StagedFile): Promise<void> {
+    if (!s.dirty || s.unlinked) return;
+    await s.commit(this.fs, this.strataPath(s.path), this.opts.writeType);
+    this.cache.invalidate(s.path);
+  }
+
+  /** The last release of a staged file commits it and removes the scratch copy. */
+  async release(s: StagedFile): Promise<void> {
+    if (--s.refs > 0) return;
+    try {
+      await this.flush(s);
+    } finally {
+      if (this.staged.get(s.path) === s) this.staged.delete(s.path);
+      this.cache.invalidate(s.path);
+      await s.dispose();
+    }
+  }
+
+  /** Files still being written, for a clean unmount. */
+  get openWrites(): number {
+    return this.staged.size;
+  }
+}
