@@ -1,0 +1,49 @@
+/**
+ * A local cluster (real processes) with a real FUSE mount of it under a temporary folder.
+ * cleanup() unmounts (forcing, then lazily) and stops everything even when a test failed.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CliEnv } from './cli.js';
+
+export class FuseEnv {
+  private constructor(
+    readonly env: CliEnv,
+    readonly mnt: string,
+  ) {}
+
+  static async create(opts: { props?: Record<string, string | number>; strataPath?: string; mountArgs?: string[] } = {}): Promise<FuseEnv> {
+    const env = await CliEnv.create(opts.props);
+    const fe = new FuseEnv(env, join(env.dir, 'mnt'));
+    const start = await env.run(['local', 'start']);
+    if (start.code !== 0) throw new Error(`local start: ${start.stderr}`);
+    if (opts.strataPath) await env.run(['fs', 'mkdir', opts.strataPath]);
+    const mount = await env.run(['fuse', 'mount', ...(opts.mountArgs ?? []), fe.mnt, opts.strataPath ?? '/']);
+    if (mount.code !== 0) throw new Error(`fuse mount: ${mount.stderr}`);
+    return fe;
+  }
+
+  path(p: string): string {
+    return join(this.mnt, p);
+  }
+
+  async cleanup(): Promise<void> {
+    await this.env.run(['fuse', 'umount', '-f', this.mnt]).catch(() => undefined);
+    if (readFileSync('/proc/mounts', 'utf8').includes(` ${this.mnt} `)) {
+      await new Promise((r) => execFile('umount', ['-l', this.mnt], r));
+    }
+    await this.env.run(['local', 'stop']);
+    await this.env.cleanup();
+  }
+}
+
+/** Runs a shell command line; resolves with its exit code and output. */
+export function sh(cmd: string, opts: { cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('bash', ['-c', cmd], { cwd: opts.cwd, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
