@@ -11,7 +11,7 @@ import type { Configuration } from '../common/config/configuration.js';
 import { StrataError } from '../common/errors.js';
 import { createLogger } from '../common/logging.js';
 import { packageRoot } from '../common/native.js';
-import { FuseMount, fuseMounts, unmountPoint } from '../fuse/mount.js';
+import { FuseMount, fuseMounts, prepareMountPoint, unmountPoint } from '../fuse/mount.js';
 import type { CliContext } from './context.js';
 
 interface MountRecord {
@@ -22,10 +22,11 @@ interface MountRecord {
 
 const registryDir = (conf: Configuration) => join(conf.get('strata.work.dir'), 'fuse');
 
+/** Whether a process runs (a zombie, killed but not yet reaped, does not). */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
@@ -116,6 +117,7 @@ export function registerFuse(program: Command, ctx: () => CliContext): void {
       await c.fs.getStatus(strataPath).then((info) => {
         if (!info.folder) throw new StrataError('INVALID_ARGUMENT', `${info.path} is a file: fuse mount takes a folder`);
       });
+      prepareMountPoint(mountPoint, createLogger({ name: 'fuse', logDir: conf.get('strata.logs.dir') }));
       const logDir = conf.get('strata.logs.dir');
       mkdirSync(logDir, { recursive: true });
       const logFile = join(logDir, `fuse-${mountPoint.replace(/\//g, '_')}.out`);

@@ -4,7 +4,7 @@
  * fusermount3 for a user that is not root), the session, and the kernel read-ahead raised so
  * sequential readers get 1 MiB READs.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -40,12 +40,13 @@ export function unmountPoint(mountPoint: string, lazy: boolean): void {
 }
 
 /** Readies the mount point: created if missing, a dead mount cleared, busy or non-empty refused. */
-function prepareMountPoint(mountPoint: string, logger: Logger): void {
+export function prepareMountPoint(mountPoint: string, logger: Logger): void {
   const mounted = fuseMounts().some((m) => m.target === mountPoint);
   if (mounted) {
+    // statfs always reaches the daemon (stat may be answered from the kernel's attr cache).
     let alive = true;
     try {
-      statSync(mountPoint);
+      statfsSync(mountPoint);
     } catch (err) {
       alive = (err as NodeJS.ErrnoException).code !== 'ENOTCONN';
     }

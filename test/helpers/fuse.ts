@@ -30,8 +30,10 @@ export class FuseEnv {
 
   async cleanup(): Promise<void> {
     await this.env.run(['fuse', 'umount', '-f', this.mnt]).catch(() => undefined);
-    if (readFileSync('/proc/mounts', 'utf8').includes(` ${this.mnt} `)) {
-      await new Promise((r) => execFile('umount', ['-l', this.mnt], r));
+    // Anything a failed test left mounted under this environment's folder.
+    for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+      const target = line.split(' ')[1];
+      if (target?.startsWith(`${this.env.dir}/`)) await new Promise((r) => execFile('umount', ['-l', target], r));
     }
     await this.env.run(['local', 'stop']);
     await this.env.cleanup();

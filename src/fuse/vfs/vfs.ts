@@ -9,7 +9,7 @@ import type { FileSystem } from '../../client/file-system.js';
 import { StrataError } from '../../common/errors.js';
 import type { Logger } from '../../common/logging.js';
 import { baseName, joinPath, normalizePath, parentPath } from '../../common/paths.js';
-import type { FileInfo, ReadType, TierUsage, WriteType } from '../../common/types.js';
+import type { FileInfo, MountPointInfo, ReadType, TierUsage, WriteType } from '../../common/types.js';
 import { MetadataCache } from './metadata-cache.js';
 import { ReadHandle } from './read-handle.js';
 import { StagedFile } from './staged-file.js';
@@ -35,6 +35,7 @@ let nextStagedIno = 2 ** 40;
 export class Vfs {
   private readonly cache: MetadataCache;
   private readonly staged = new Map<string, StagedFile>();
+  private mounts?: { at: number; list: MountPointInfo[] };
 
   constructor(
     readonly fs: FileSystem,
@@ -214,8 +215,21 @@ export class Vfs {
     return { kind: 'read', read: await ReadHandle.open(this.fs, info, this.opts.readType) };
   }
 
+  /** Writes are staged locally, so a read-only mount must refuse them up front, not at close. */
+  private async checkWritable(path: string): Promise<void> {
+    if (!this.mounts || Date.now() - this.mounts.at > this.opts.metadataExpiryMs) {
+      this.mounts = { at: Date.now(), list: await this.fs.getMountTable() };
+    }
+    const target = this.strataPath(path);
+    const mount = this.mounts.list
+      .filter((m) => target === m.path || target.startsWith(m.path === '/' ? '/' : `${m.path}/`))
+      .sort((a, b) => b.path.length - a.path.length)[0];
+    if (mount?.readOnly) throw new StrataError('READ_ONLY', `${target} is on read-only mount ${mount.path}`);
+  }
+
   async create(path: string, mode: number): Promise<VfsHandle> {
     if (this.staged.has(path)) throw new StrataError('ALREADY_EXISTS', `${path} exists`);
+    await this.checkWritable(path);
     const parent = await this.stat(parentPath(path));
     if (!parent.folder) throw new StrataError('NOT_A_DIRECTORY', `${parentPath(path)} is not a folder`);
     const s = await StagedFile.create({ path, scratchDir: this.opts.scratchDir, mode: mode & ~this.opts.umask, ino: nextStagedIno++ });
@@ -227,6 +241,7 @@ export class Vfs {
   }
 
   private async stage(path: string, opts: { truncate: boolean }): Promise<StagedFile> {
+    await this.checkWritable(path);
     let s = this.staged.get(path);
     if (s) {
       s.refs++;
