@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import type { FileSystem } from '../../client/file-system.js';
 import type { FileInStream } from '../../client/file-in-stream.js';
 import type { ShortCircuitReader } from '../../client/block-source.js';
-import type { FileInfo, ReadType } from '../../common/types.js';
+import { blockIdOf, type FileInfo, type ReadType, type WorkerAddress } from '../../common/types.js';
 import { isLocalHost, addressKey } from '../../client/worker-picker.js';
 
 const pOpen = promisify(openCb);
@@ -38,43 +38,58 @@ export class ReadHandle {
     private readonly readType: ReadType,
   ) {}
 
+  /** Opens with the block locations in `info` (getStatus with blocks). */
   static async open(fs: FileSystem, info: FileInfo, readType: ReadType): Promise<ReadHandle> {
     const h = new ReadHandle(info, fs, readType);
-    await h.leaseLocalBlocks();
-    return h;
-  }
-
-  private async leaseLocalBlocks(): Promise<void> {
-    if (this.readType === 'NO_CACHE') return;
-    const blocks = this.info.blocks ?? [];
-    const byWorker = new Map<string, { address: (typeof blocks)[0]['locations'][0]['address']; ids: number[] }>();
-    for (const b of blocks) {
+    if (readType === 'NO_CACHE') return h;
+    const byWorker = new Map<string, { address: WorkerAddress; ids: number[] }>();
+    for (const b of info.blocks ?? []) {
       const loc = b.locations.find((l) => isLocalHost(l.address.host));
       if (!loc) continue;
-      const key = addressKey(loc.address);
-      const entry = byWorker.get(key) ?? { address: loc.address, ids: [] };
+      const entry = byWorker.get(addressKey(loc.address)) ?? { address: loc.address, ids: [] };
       entry.ids.push(b.blockId);
-      byWorker.set(key, entry);
+      byWorker.set(addressKey(loc.address), entry);
     }
     // One local worker is the common case; lease from the one holding the most blocks.
     const best = [...byWorker.values()].sort((a, b) => b.ids.length - a.ids.length)[0];
-    if (!best) return;
-    const reader = this.fs.localWorkerReader(best.address);
-    if (!reader) return;
+    if (best) await h.lease(best.address, best.ids);
+    return h;
+  }
+
+  /**
+   * Opens a file that metadata (say, from a directory listing) shows wholly cached, asking only
+   * the local worker for a lease: no master round trip. Undefined when that worker does not
+   * hold it all (it moved, or was evicted), and the caller opens the slow way.
+   */
+  static async openWhollyCached(fs: FileSystem, info: FileInfo, readType: ReadType): Promise<ReadHandle | undefined> {
+    if (readType === 'NO_CACHE' || info.inAlluxioPercentage !== 100 || info.length === 0 || info.blockSize <= 0) return undefined;
+    const local = (await fs.picker.live()).filter((w) => isLocalHost(w.address.host));
+    if (local.length !== 1) return undefined;
+    const h = new ReadHandle(info, fs, readType);
+    const ids = Array.from({ length: Math.ceil(info.length / info.blockSize) }, (_, i) => blockIdOf(info.fileId, i));
+    if (await h.lease(local[0]!.address, ids)) return h;
+    return undefined;
+  }
+
+  private async lease(address: WorkerAddress, ids: number[]): Promise<boolean> {
+    const reader = this.fs.localWorkerReader(address);
+    if (!reader) return false;
     try {
-      if (!(await reader.lease(best.ids, this.readType === 'CACHE_PROMOTE'))) return;
+      if (!(await reader.lease(ids, this.readType === 'CACHE_PROMOTE'))) return false;
     } catch {
-      return; // the worker is gone: the stream path copes
+      return false; // the worker is gone: the stream path copes
     }
     this.local = reader;
-    for (const id of best.ids) {
+    for (const id of ids) {
       const loc = reader.location(id)!;
       if (!this.fds.has(loc.cacheFile)) this.fds.set(loc.cacheFile, await pOpen(loc.cacheFile, 'r'));
     }
-    if (best.ids.length === blocks.length && this.fds.size === 1) {
+    const blocks = this.info.blockSize > 0 ? Math.ceil(this.info.length / this.info.blockSize) : 0;
+    if (ids.length === blocks && this.fds.size === 1) {
       const [cacheFile, fd] = [...this.fds][0]!;
       this.wholeFile = { cacheFile, fd };
     }
+    return true;
   }
 
   /** A local cache file range covering [offset, offset+size), when one holds it all. */
@@ -85,7 +100,7 @@ export class ReadHandle {
     const last = Math.floor((Math.min(offset + size, this.info.length) - 1) / this.info.blockSize);
     let file: string | undefined;
     for (let i = first; i <= last; i++) {
-      const loc = this.local.location(this.info.blocks![i]!.blockId);
+      const loc = this.local.location(blockIdOf(this.info.fileId, i));
       if (!loc || (file !== undefined && loc.cacheFile !== file)) return undefined;
       file = loc.cacheFile;
     }

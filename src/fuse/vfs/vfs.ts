@@ -209,6 +209,9 @@ export class Vfs {
       stagedNow.refs++;
       return { kind: 'write', staged: stagedNow };
     }
+    const known = this.cache.get(path);
+    const fast = known && !known.folder ? await ReadHandle.openWhollyCached(this.fs, known, this.opts.readType) : undefined;
+    if (fast) return { kind: 'read', read: fast };
     const info = await this.fs.getStatus(this.strataPath(path), { blocks: true });
     if (info.folder) throw new StrataError('IS_A_DIRECTORY', `${path} is a folder`);
     this.cache.put(path, info);
