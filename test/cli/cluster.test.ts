@@ -20,7 +20,7 @@ let fs: FileSystem;
 const workers: Array<{ port: number; proc: ChildProcess }> = [];
 
 before(async () => {
-  env = await CliEnv.create({ 'strata.security.token': 'cluster-secret', 'strata.user.block.size.bytes.default': '1MB' });
+  env = await CliEnv.create({ 'strata.security.token': 'cluster-secret', 'strata.user.block.size.bytes.default': '1MB', 'strata.master.worker.timeout': '2s' });
   env.spawnDaemon(['master']);
   for (let i = 0; i < 2; i++) {
     const port = await freePort();
@@ -105,4 +105,13 @@ test('a worker killed mid-read: a file that was never persisted fails clearly', 
     return true;
   });
   await stream.close();
+});
+
+test('workers that stop heartbeating are marked lost and their block locations dropped', async () => {
+  await eventually(async () => /Lost Workers: 2/.test((await env.run(['fsadmin', 'report'])).stdout), 10_000, 'both workers lost');
+  const info = await fs.getStatus('/spread/f0');
+  assert.equal(info.inAlluxioPercentage, 0);
+  const report = await env.run(['fsadmin', 'report']);
+  assert.match(report.stdout, /Live Workers: 0/);
+  assert.match(report.stdout, /LOST/);
 });

@@ -118,3 +118,24 @@ test('a failed write leaves nothing behind', async () => {
   await out.abort();
   await assert.rejects(c.fs.getStatus('/aborted.bin'), (e: unknown) => StrataError.isCode(e, 'NOT_FOUND'));
 });
+
+test('concurrent readers of an uncached block share one fill; a partly read block keeps filling', async () => {
+  const data = randomBytes(3 * 1024 * 1024 + 11);
+  writeFileSync(join(c.ufsRoot, 'shared-fill.bin'), data);
+  writeFileSync(join(c.ufsRoot, 'partial.bin'), data);
+  const metric = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${c.workers[0]!.webPort}/metrics`)).text();
+    const m = /strata_worker_bytes_read_total\{source="ufs_fill",role="worker"\} (\d+)/.exec(text);
+    return m ? Number(m[1]) : 0;
+  };
+  const before = await metric();
+  const reads = await Promise.all(Array.from({ length: 4 }, () => readFile(c.fs, '/shared-fill.bin')));
+  for (const r of reads) assert.ok(r.equals(data));
+  assert.equal((await metric()) - before, data.length, 'each byte read from the UFS once');
+  const s = await c.fs.openFile('/partial.bin');
+  const head = Buffer.alloc(10);
+  await s.read(head, 0);
+  await s.close();
+  assert.ok(head.equals(data.subarray(0, 10)));
+  await eventually(async () => (await c.fs.getStatus('/partial.bin')).inAlluxioPercentage > 0, 5000, 'first block filled in the background');
+});
