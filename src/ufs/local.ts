@@ -4,7 +4,7 @@
  * only a temporary that the next write of the same path replaces.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -132,7 +132,9 @@ export class LocalUnderFileSystem implements UnderFileSystem {
     const path = localPathOf(uri);
     const st = await statOrNull(path);
     if (!st) return;
-    await rm(path, { recursive: opts.recursive && st.isDirectory(), force: true }).catch((err) => {
+    // A folder without `recursive` goes only if empty (rmdir), like the S3 connector's.
+    const removal = st.isDirectory() && !opts.recursive ? rmdir(path) : rm(path, { recursive: opts.recursive, force: true });
+    await removal.catch((err) => {
       throw toStrataError(err, `UFS delete ${path}`);
     });
   }
