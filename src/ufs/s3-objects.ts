@@ -174,14 +174,11 @@ export class S3Objects {
     }
   }
 
-  /** A ranged GET read whole, with the ETag it was read at. */
-  async getBytes(bucket: string, key: string, offset: number, length: number, signal?: AbortSignal): Promise<{ data: Buffer; etag: string }> {
+  /** A ranged GET as a stream cut to the range, with the ETag it is read at. */
+  async getPart(bucket: string, key: string, offset: number, length: number, signal?: AbortSignal): Promise<{ body: AsyncIterable<Buffer>; etag: string }> {
     try {
       const r = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }), { abortSignal: signal });
-      const bytes = await r.Body!.transformToByteArray();
-      const skip = offset - rangeStartOf(r.ContentRange);
-      const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).subarray(skip, skip + length);
-      return { data, etag: unquote(r.ETag) };
+      return { body: exactly(r.Body as Readable, offset - rangeStartOf(r.ContentRange), length), etag: unquote(r.ETag) };
     } catch (err) {
       throw s3Error(err, 'GetObject', addressOf(bucket, key));
     }
