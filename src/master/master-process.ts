@@ -10,7 +10,7 @@ import { Counter, Gauge, newRegistry, webServer } from '../common/metrics.js';
 import { HttpServer } from '../common/rpc/server.js';
 import { clusterToken, identityFrom } from '../common/security.js';
 import { currentUser } from '../common/users.js';
-import { createUfs } from '../ufs/registry.js';
+import { prepareRootUfs } from './root-ufs.js';
 import { registerMasterApi } from './api.js';
 import { Jobs } from './jobs.js';
 import { MetaStore } from './metastore.js';
@@ -42,8 +42,7 @@ export class MasterProcess {
     if (store.mounts().length === 0) {
       const rootUfs = conf.get('strata.master.mount.table.root.ufs');
       const options = conf.withPrefix('strata.master.mount.table.root.option.');
-      const ufs = createUfs(rootUfs, options);
-      if (ufs.scheme === 'file') await ufs.mkdirs(rootUfs);
+      await prepareRootUfs(rootUfs, options);
       store.addMount({
         path: '/',
         ufs_uri: rootUfs,

@@ -41,7 +41,12 @@ export class MountTable {
   }
 
   private reload(): void {
+    const before = new Map(this.mounts.map((m) => [m.id, m]));
     this.mounts = this.store.mounts().map((row: MountRow) => {
+      // Keep the connector (and its connections) of a mount that did not change.
+      const kept = before.get(row.id);
+      const same = kept && kept.ufsUri === row.ufs_uri && JSON.stringify(kept.options) === row.options;
+      if (same) before.delete(row.id);
       const options = JSON.parse(row.options) as Record<string, string>;
       return {
         id: row.id,
@@ -50,9 +55,11 @@ export class MountTable {
         options,
         readOnly: row.readonly === 1,
         shared: row.shared === 1,
-        ufs: createUfs(row.ufs_uri, options),
+        ufs: same ? kept.ufs : createUfs(row.ufs_uri, options),
       };
     });
+    // Connectors of removed mounts let go of their connections.
+    for (const gone of before.values()) void gone.ufs.close?.().catch(() => undefined);
   }
 
   /** The mount that holds `path` (longest match first; the root always matches). */

@@ -14,6 +14,7 @@ import type { MountTable } from './mount-table.js';
 import type { Caller, PermissionChecker } from './permissions.js';
 import { UfsSync } from './ufs-sync.js';
 import { createUfs } from '../ufs/registry.js';
+import { hasMountCheck } from '../ufs/under-file-system.js';
 import type { WorkerRegistry } from './worker-registry.js';
 
 export interface NamespaceDeps {
@@ -424,9 +425,11 @@ export class Namespace {
     const parent = await this.tryResolve(parentPath(path));
     if (!parent) throw new StrataError('NOT_FOUND', `Cannot mount at ${path}: parent folder ${parentPath(path)} does not exist`);
     const ufs = createUfs(ufsUri, opts.options ?? {});
-    const status = await ufs.getStatus(ufsUri).catch((err: unknown) => {
-      throw err instanceof StrataError ? new StrataError(err.code, `Cannot mount ${ufsUri} at ${path}: ${err.message}`) : err;
-    });
+    const status = await (hasMountCheck(ufs) ? ufs.checkMount(ufsUri) : ufs.getStatus(ufsUri))
+      .catch((err: unknown) => {
+        throw err instanceof StrataError ? new StrataError(err.code, `Cannot mount ${ufsUri} at ${path}: ${err.message}`) : err;
+      })
+      .finally(() => ufs.close?.());
     if (!status) throw new StrataError('NOT_FOUND', `Cannot mount ${ufsUri} at ${path}: the UFS folder does not exist`);
     if (!status.folder) throw new StrataError('INVALID_ARGUMENT', `Cannot mount ${ufsUri} at ${path}: it is a file, not a folder`);
     this.d.store.transaction(() => {

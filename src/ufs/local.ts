@@ -132,6 +132,7 @@ export class LocalUnderFileSystem implements UnderFileSystem {
     const path = localPathOf(uri);
     const st = await statOrNull(path);
     if (!st) return;
+    // A folder without `recursive` goes only if empty (rmdir), like the S3 connector's.
     const removal = st.isDirectory() && !opts.recursive ? rmdir(path) : rm(path, { recursive: opts.recursive, force: true });
     await removal.catch((err) => {
       throw toStrataError(err, `UFS delete ${path}`);

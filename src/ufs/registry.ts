@@ -1,9 +1,13 @@
 /** Finds the connector for a UFS URI by its scheme; a plain absolute path is a local folder. */
 import { StrataError } from '../common/errors.js';
 import { LocalUnderFileSystem } from './local.js';
+import { S3UnderFileSystem } from './s3.js';
 import type { UfsFactory, UnderFileSystem } from './under-file-system.js';
 
-const factories = new Map<string, UfsFactory>([['file', () => new LocalUnderFileSystem()]]);
+const factories = new Map<string, UfsFactory>([
+  ['file', () => new LocalUnderFileSystem()],
+  ['s3', (uri, options) => new S3UnderFileSystem(uri, options)],
+]);
 
 export function registerUfs(scheme: string, factory: UfsFactory): void {
   factories.set(scheme, factory);

@@ -48,4 +48,17 @@ export interface UnderFileSystem {
   close?(): Promise<void>;
 }
 
+/**
+ * Optional ability: a quick, fail-fast check of a UFS address before it is mounted (the bucket
+ * exists, the credentials work, the server answers), with a short retry budget so that `fs mount`
+ * of an unreachable store fails in seconds. Returns the address's status like getStatus.
+ */
+export interface MountCheck {
+  checkMount(path: string): Promise<UfsStatus | null>;
+}
+
+export function hasMountCheck(ufs: UnderFileSystem): ufs is UnderFileSystem & MountCheck {
+  return typeof (ufs as Partial<MountCheck>).checkMount === 'function';
+}
+
 export type UfsFactory = (uri: string, options: Record<string, string>) => UnderFileSystem;

@@ -1,0 +1,171 @@
+/**
+ * The S3 connector against a real S3 server (s3rver): the shared conformance suite with a small
+ * read part size (so ranges cross parts), then what only S3 has: folder markers, multipart
+ * uploads, batched deletes, option names, and the errors of bad credentials, a missing bucket and
+ * a server that is down.
+ */
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { StrataError } from '../../src/common/errors.js';
+import { parseS3Options, parseS3Uri } from '../../src/ufs/s3-options.js';
+import { S3UnderFileSystem } from '../../src/ufs/s3.js';
+import { createUfs } from '../../src/ufs/registry.js';
+import { freePort } from '../helpers/cli.js';
+import { S3RVER_KEY, startS3rver, type S3Server } from '../helpers/s3rver.js';
+import { S3WriteStream } from '../../src/ufs/s3-write-stream.js';
+import { ufsConformanceSuite } from './conformance.js';
+
+const PART = 256 << 10;
+let server: S3Server;
+let runs = 0;
+
+before(async () => {
+  server = await startS3rver();
+  await server.createBucket('conformance');
+  await server.createBucket('specific');
+});
+after(async () => {
+  await server?.stop();
+});
+
+function keyOf(uri: string): { Bucket: string; Key: string } {
+  const { bucket, key } = parseS3Uri(uri);
+  return { Bucket: bucket, Key: key };
+}
+
+describe('UFS conformance on S3 (s3rver)', () => {
+  ufsConformanceSuite(async () => {
+    const ufs = createUfs('s3://conformance/', server.options({ 's3.read.part.size': String(PART), 's3.read.concurrency': '3', 's3.upload.part.size': '5MB' }));
+    return {
+      ufs,
+      partSize: PART,
+      async freshFolder() {
+        const uri = `s3://conformance/run${runs++}`;
+        await ufs.mkdirs(uri);
+        return uri;
+      },
+      async putDirect(uri, data) {
+        await server.client.send(new PutObjectCommand({ ...keyOf(uri), Body: data }));
+      },
+      async close() {
+        await ufs.close?.();
+      },
+    };
+  });
+});
+
+describe('S3 specifics', () => {
+  let ufs: S3UnderFileSystem;
+  before(() => {
+    ufs = new S3UnderFileSystem('s3://specific', server.options({ 's3.upload.part.size': '5MB', 's3.upload.concurrency': '2' }));
+  });
+  after(async () => {
+    await ufs?.close();
+  });
+
+  test('mkdirs writes a zero-byte "dir/" marker; a marker alone is an empty folder', async () => {
+    await ufs.mkdirs('s3://specific/markers/empty');
+    const head = await server.client.send(new HeadObjectCommand({ Bucket: 'specific', Key: 'markers/empty/' }));
+    assert.equal(head.ContentLength, 0);
+    await server.client.send(new PutObjectCommand({ Bucket: 'specific', Key: 'markers/by-hand/', Body: '', ContentLength: 0 }));
+    assert.equal((await ufs.getStatus('s3://specific/markers/by-hand'))?.folder, true);
+    const list = (await ufs.listStatus('s3://specific/markers'))!;
+    assert.deepEqual(list.map((s) => [s.name, s.folder]).sort(), [['by-hand', true], ['empty', true]]);
+  });
+
+  test('the bucket root is a folder', async () => {
+    await server.client.send(new PutObjectCommand({ Bucket: 'specific', Key: 'at-root.txt', Body: 'r' }));
+    const st = await ufs.getStatus('s3://specific');
+    assert.equal(st?.folder, true);
+    const list = (await ufs.listStatus('s3://specific/'))!;
+    assert.ok(list.some((s) => s.name === 'at-root.txt' && !s.folder && s.length === 1));
+  });
+
+  test('a file over the upload part size is a multipart upload, read back whole', async () => {
+    // Record the calls the upload makes, on a client of our own (the server stays real).
+    const client = new S3Client({ region: 'us-east-1', endpoint: server.endpoint, forcePathStyle: true, credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_KEY } });
+    const calls: string[] = [];
+    client.middlewareStack.add((next, context) => (args) => {
+      calls.push(context.commandName ?? '?');
+      return next(args);
+    }, { step: 'initialize' });
+    const data = randomBytes(12 * 1024 * 1024 + 5);
+    const out = new S3WriteStream({ client, bucket: 'specific', key: 'big/multi.bin', partSize: 5 << 20, queueSize: 2, statusAfter: async () => (await ufs.getStatus('s3://specific/big/multi.bin'))! });
+    for (let i = 0; i < data.length; i += 1 << 20) await out.write(data.subarray(i, i + (1 << 20)));
+    assert.equal(await ufs.getStatus('s3://specific/big/multi.bin'), null, 'invisible until closed');
+    const st = await out.close();
+    client.destroy();
+    assert.equal(st.length, data.length);
+    assert.deepEqual(calls.sort(), ['CompleteMultipartUploadCommand', 'CreateMultipartUploadCommand', 'UploadPartCommand', 'UploadPartCommand', 'UploadPartCommand']);
+    const got = await server.client.send(new GetObjectCommand({ Bucket: 'specific', Key: 'big/multi.bin' }));
+    assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(data));
+  });
+
+  test('recursive delete of 1,500 keys deletes them all (DeleteObjects in batches of 1000)', async () => {
+    const keys = Array.from({ length: 1500 }, (_, i) => `many/d${i % 3}/k${i}`);
+    const todo = [...keys];
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let k = todo.pop(); k; k = todo.pop()) await server.client.send(new PutObjectCommand({ Bucket: 'specific', Key: k, Body: 'x' }));
+      }),
+    );
+    await ufs.delete('s3://specific/many', { recursive: true });
+    const left = await server.client.send(new ListObjectsV2Command({ Bucket: 'specific', Prefix: 'many/' }));
+    assert.equal(left.KeyCount ?? 0, 0);
+  });
+
+  test('option names: Alluxio names and short names give the same settings; unknown keys are refused by name', () => {
+    const alluxio = parseS3Options({
+      'aws.accessKeyId': 'A',
+      'aws.secretAccessKey': 'S',
+      'alluxio.underfs.s3.endpoint': 'http://127.0.0.1:1',
+      'alluxio.underfs.s3.endpoint.region': 'eu-west-1',
+      'alluxio.underfs.s3.disable.dns.buckets': 'true',
+    });
+    const short = parseS3Options({ 'aws.accessKeyID': 'A', 'aws.secretKey': 'S', 's3.endpoint': 'http://127.0.0.1:1', 's3.region': 'eu-west-1', 's3.path.style': 'true' });
+    assert.deepEqual(alluxio, short);
+    assert.equal(short.forcePathStyle, true);
+    assert.equal(short.region, 'eu-west-1');
+    const tuned = parseS3Options({ 's3.read.part.size': '4MB', 's3.read.concurrency': '6', 's3.connect.timeout': '2s', 's3.request.timeout': '30s', 's3.max.retries': '5' });
+    assert.deepEqual([tuned.readPartSize, tuned.readConcurrency, tuned.connectTimeoutMs, tuned.requestTimeoutMs, tuned.maxRetries], [4 << 20, 6, 2000, 30_000, 5]);
+    assert.throws(() => createUfs('s3://specific', { 's3.endpont': 'http://x' }), (e: unknown) => StrataError.isCode(e, 'INVALID_ARGUMENT') && /s3\.endpont/.test((e as Error).message));
+    assert.throws(() => parseS3Options({ 's3.read.concurrency': 'many' }), (e: unknown) => StrataError.isCode(e, 'INVALID_ARGUMENT'));
+    assert.throws(() => parseS3Options({ 'aws.accessKeyId': 'only-the-id' }), (e: unknown) => StrataError.isCode(e, 'INVALID_ARGUMENT'));
+    assert.throws(() => parseS3Uri('s3://ab/x'), (e: unknown) => StrataError.isCode(e, 'INVALID_ARGUMENT'));
+  });
+
+  test('a wrong access key id is PERMISSION_DENIED naming the address', async () => {
+    const bad = new S3UnderFileSystem('s3://specific', server.options({ 'aws.accessKeyID': 'NOT-A-KEY' }));
+    try {
+      await assert.rejects(bad.checkMount('s3://specific/markers'), (e: unknown) => StrataError.isCode(e, 'PERMISSION_DENIED') && /s3:\/\/specific/.test((e as Error).message));
+      await assert.rejects(bad.getStatus('s3://specific/markers/empty'), (e: unknown) => StrataError.isCode(e, 'PERMISSION_DENIED'));
+    } finally {
+      await bad.close();
+    }
+  });
+
+  test('a missing bucket is NOT_FOUND naming the bucket', async () => {
+    const missing = new S3UnderFileSystem('s3://no-such-bucket', server.options());
+    try {
+      await assert.rejects(missing.checkMount('s3://no-such-bucket/x'), (e: unknown) => StrataError.isCode(e, 'NOT_FOUND') && /no-such-bucket/.test((e as Error).message));
+      await assert.rejects(missing.listStatus('s3://no-such-bucket/x'), (e: unknown) => StrataError.isCode(e, 'NOT_FOUND'));
+    } finally {
+      await missing.close();
+    }
+  });
+
+  test('a server that is down is UNAVAILABLE after the retries, within seconds', async () => {
+    const port = await freePort();
+    const down = new S3UnderFileSystem('s3://specific', server.options({ 's3.endpoint': `http://127.0.0.1:${port}`, 's3.max.retries': '2' }));
+    try {
+      const started = Date.now();
+      await assert.rejects(down.checkMount('s3://specific'), (e: unknown) => StrataError.isCode(e, 'UNAVAILABLE') && /3 attempts/.test((e as Error).message));
+      await assert.rejects(down.getStatus('s3://specific/a'), (e: unknown) => StrataError.isCode(e, 'UNAVAILABLE'));
+      assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+    } finally {
+      await down.close();
+    }
+  });
+});
