@@ -158,7 +158,30 @@ typedef struct {
   size_t bufsize;
   napi_threadsafe_function tsfn;
   pthread_t thread;
+  // GETXATTR of any other name is answered ENODATA here, without a trip to JavaScript:
+  // `ls -l` asks for security.selinux on every entry, and Strata has only its own names.
+  char xattr_prefix[64];
 } reader_t;
+
+#define FUSE_GETXATTR_ 22
+#define FUSE_IN_HEADER_SIZE_ 40
+
+// True when the request was answered here.
+static bool answer_in_native(reader_t *r, const char *buf, ssize_t n) {
+  if (n < FUSE_IN_HEADER_SIZE_ + 8) return false;
+  uint32_t opcode;
+  uint64_t unique;
+  memcpy(&opcode, buf + 4, 4);
+  memcpy(&unique, buf + 8, 8);
+  if (opcode != FUSE_GETXATTR_ || r->xattr_prefix[0] == 0) return false;
+  const char *name = buf + FUSE_IN_HEADER_SIZE_ + 8;
+  size_t max = (size_t)n - FUSE_IN_HEADER_SIZE_ - 8;
+  size_t plen = strlen(r->xattr_prefix);
+  if (strnlen(name, max) >= plen && strncmp(name, r->xattr_prefix, plen) == 0) return false;
+  struct fuse_out_header_ out = {.len = sizeof out, .error = -ENODATA, .unique = unique};
+  (void)!write(r->fd, &out, sizeof out);
+  return true;
+}
 
 typedef struct {
   char *data;
@@ -201,7 +224,7 @@ static void *reader_main(void *arg) {
   for (;;) {
     char *buf = malloc(r->bufsize);
     ssize_t n = read(r->fd, buf, r->bufsize);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == ENOENT)) {
+    if ((n < 0 && (errno == EINTR || errno == EAGAIN || errno == ENOENT)) || (n > 0 && answer_in_native(r, buf, n))) {
       // ENOENT: the request was interrupted before it was read; read the next one.
       free(buf);
       continue;
@@ -217,14 +240,18 @@ static void *reader_main(void *arg) {
   return NULL;
 }
 
-// startReader(fd, bufsize, callback(request: Buffer | null, errno: number | null))
+// startReader(fd, bufsize, callback(request: Buffer | null, errno: number | null), xattrPrefix)
 static napi_value start_reader(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   reader_t *r = calloc(1, sizeof *r);
   r->fd = arg_i32(env, argv[0]);
   r->bufsize = (size_t)arg_i64(env, argv[1]);
+  if (argc > 3) {
+    size_t len = 0;
+    napi_get_value_string_utf8(env, argv[3], r->xattr_prefix, sizeof r->xattr_prefix, &len);
+  }
   napi_value name;
   napi_create_string_utf8(env, "strata-fuse-reader", NAPI_AUTO_LENGTH, &name);
   napi_create_threadsafe_function(env, argv[2], NULL, name, 256, 1, NULL, NULL, r, call_js, &r->tsfn);

@@ -10,8 +10,11 @@ export interface StrataNative {
   fuseMount(fd: number, mountPoint: string, fsname: string, options: string): void;
   fuseMountWithFusermount(mountPoint: string, options: string): number;
   fuseUnmount(mountPoint: string, lazy: boolean): void;
-  /** Reads requests on a native thread; `onRequest(null, errno)` once the device is closed. */
-  fuseStartReader(fd: number, bufferSize: number, onRequest: (request: Buffer | null, errno: number | null) => void): void;
+  /**
+   * Reads requests on a native thread; `onRequest(null, errno)` once the device is closed.
+   * GETXATTR of names outside `xattrPrefix` is answered ENODATA there and never reaches JS.
+   */
+  fuseStartReader(fd: number, bufferSize: number, onRequest: (request: Buffer | null, errno: number | null) => void, xattrPrefix?: string): void;
   /** Answers a READ with bytes of a local file, off the main thread; bytes sent or -errno. */
   fuseReplyFromFd(fuseFd: number, unique: bigint, fileFd: number, offset: number, size: number): Promise<number>;
   fuseBackingOpen(fuseFd: number, fd: number): number;

@@ -40,7 +40,8 @@ interface OpenFile {
   mode: 'passthrough' | 'cached' | 'direct';
 }
 
-const XATTRS = ['user.strata.persistence_state', 'user.strata.cached_percent', 'user.strata.ufs_path'];
+export const XATTR_PREFIX = 'user.strata.';
+const XATTRS = ['persistence_state', 'cached_percent', 'ufs_path'].map((n) => XATTR_PREFIX + n);
 const NOBODY = 65534;
 
 /** A plain POSIX failure, for cases with no Strata meaning (EBADF, ENODATA, ERANGE...). */

@@ -13,7 +13,7 @@ import { StrataError } from '../common/errors.js';
 import type { Logger } from '../common/logging.js';
 import { native } from '../common/native.js';
 import { FileSystem } from '../client/file-system.js';
-import { FuseOps } from './fuse-ops.js';
+import { FuseOps, XATTR_PREFIX } from './fuse-ops.js';
 import { FuseSession } from './session.js';
 import { Vfs } from './vfs/vfs.js';
 
@@ -128,7 +128,7 @@ export class FuseMount {
     }
     ops.sessionFd = fd;
     const session = new FuseSession(fd, ops.handlers(), o.logger);
-    session.start(maxRead + 64 * 1024);
+    session.start(maxRead + 64 * 1024, XATTR_PREFIX);
     const mount = new FuseMount(mountPoint, root.path, session, ops, fs);
     await mount.raiseReadAhead(conf.getBytes('strata.fuse.read.ahead'), o.logger);
     o.logger.info({ mountPoint, strataPath: root.path, reads: ops.readMode }, 'mounted');

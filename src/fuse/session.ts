@@ -42,14 +42,14 @@ export class FuseSession {
     private readonly noReply: Set<number> = new Set([Op.FORGET, Op.BATCH_FORGET]),
   ) {}
 
-  start(bufferSize: number): void {
+  start(bufferSize: number, xattrPrefix: string): void {
     native().fuseStartReader(this.fd, bufferSize, (req, errno) => {
       if (req) this.dispatch(req);
       else {
         if (errno && errno !== constants.errno.ENODEV) this.logger.warn({ errno }, 'FUSE device read failed');
         this.endResolve();
       }
-    });
+    }, xattrPrefix);
   }
 
   private dispatch(buf: Buffer): void {
