@@ -4,15 +4,16 @@
  * fail with their exit codes and record nothing; a mount with credentials lists like the SDK does
  * (names and sizes, past 1000 keys), reads cache to 100%, CACHE_THROUGH writes land in the bucket,
  * sync interval 0 notices a replaced object; secrets never show; the metadata store is private.
- * (The FUSE column of the three-way listing check comes with the FUSE mount.)
+ * The FUSE mount's `ls -l` shows the same names and sizes too (the seed's three-way check).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CliEnv, freePort } from '../helpers/cli.js';
+import { sh } from '../helpers/fuse.js';
 import { S3RVER_KEY, startS3rver, type S3Server } from '../helpers/s3rver.js';
 
 let s3: S3Server;
@@ -47,8 +48,9 @@ async function sdkListing(prefix: string): Promise<Map<string, number>> {
   return out;
 }
 
+/** name -> size; a folder counts 0, as in the SDK listing (ls prints its number of children). */
 function strataListing(stdout: string, dir: string): Map<string, number> {
-  return new Map([...ls(stdout)].map(([path, e]) => [path.slice(dir.length + 1), e.size]));
+  return new Map([...ls(stdout)].map(([path, e]) => [path.slice(dir.length + 1), e.cached === 'DIR' ? 0 : e.size]));
 }
 
 const put = (key: string, body: Buffer | string) => s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
@@ -72,6 +74,10 @@ before(async () => {
 });
 
 after(async () => {
+  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    const target = line.split(' ')[1];
+    if (env && target?.startsWith(`${env.dir}/`)) await sh(`umount -l ${target}`);
+  }
   await env?.run(['local', 'stop']);
   await env?.cleanup();
   await s3?.stop();
@@ -137,6 +143,33 @@ test('fs ls shows the names and sizes of the SDK listing, past 1000 keys in one 
   assert.deepEqual(strata, await sdkListing('imagenet/many/'));
   const entry = ls(top.stdout).get(`${MOUNT}/inception-2015-12-05.tgz`)!;
   assert.deepEqual([entry.size, entry.state, entry.cached], [model.length, 'PERSISTED', '0%']);
+});
+
+test('three ways agree: the SDK listing, strata fs ls and ls -l on the FUSE mount', async () => {
+  const mnt = join(env.dir, 'mnt');
+  const mounted = await env.run(['fuse', 'mount', mnt, MOUNT]);
+  assert.equal(mounted.code, 0, mounted.stderr);
+  try {
+    for (const sub of ['', 'many']) {
+      const prefix = sub ? `imagenet/${sub}/` : 'imagenet/';
+      const sdk = await sdkListing(prefix);
+      const fsLs = strataListing((await env.run(['fs', 'ls', sub ? `${MOUNT}/${sub}` : MOUNT])).stdout, sub ? `${MOUNT}/${sub}` : MOUNT);
+      const r = await sh(`ls -l ${join(mnt, sub)}`);
+      assert.equal(r.code, 0, r.stderr);
+      const fuse = new Map(
+        r.stdout.trim().split('\n').slice(1).map((line) => {
+          const p = line.split(/\s+/);
+          return [p.slice(8).join(' '), p[0]!.startsWith('d') ? 0 : Number(p[4])] as const;
+        }),
+      );
+      assert.deepEqual(fuse, sdk, `ls -l of ${prefix}`);
+      assert.deepEqual(fsLs, sdk, `fs ls of ${prefix}`);
+    }
+    const cat = await sh(`md5sum < ${join(mnt, 'inception-2015-12-05.tgz')}`);
+    assert.equal(cat.stdout.split(' ')[0], md5(model));
+  } finally {
+    await env.run(['fuse', 'umount', '-f', mnt]);
+  }
 });
 
 test('a read under CACHE gets the right bytes and caches the file to 100%; fs free drops it', async () => {
