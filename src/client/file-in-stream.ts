@@ -26,11 +26,18 @@ interface Window {
   data: Buffer;
 }
 
+interface PendingWindow {
+  start: number;
+  end: number;
+  sequential: boolean;
+  data: Promise<Window>;
+}
+
 export class FileInStream {
   private shortCircuit = new Map<string, ShortCircuitReader>();
-  private window?: Window;
-  private ahead?: { start: number; promise: Promise<Window> };
-  private lastEnd = -1;
+  private windows: PendingWindow[] = [];
+  /** The furthest byte read so far. */
+  private lastEnd = 0;
   private windowSize: number;
   private closed = false;
 
@@ -56,7 +63,7 @@ export class FileInStream {
       const n = await this.readInBlock(buf.subarray(done), pos, end - pos);
       done += n;
     }
-    this.lastEnd = position + done;
+    this.lastEnd = Math.max(this.lastEnd, position + done);
     return done;
   }
 
@@ -110,40 +117,47 @@ export class FileInStream {
     return undefined;
   }
 
+  /**
+   * The window holding `pos`: one already fetched or in flight (several reads at once, as the
+   * kernel sends them, share fetches instead of repeating them), else a new one. A read at or
+   * just past the furthest byte asked for so far counts as sequential: its window doubles and
+   * the next one is fetched ahead; any other read fetches just what it asks for.
+   */
   private async windowFor(pos: number, n: number, index: number): Promise<Window> {
-    const covers = (w: Window | undefined) => w && pos >= w.start && pos < w.start + w.data.length;
-    if (covers(this.window)) return this.window!;
-    if (this.ahead && this.ahead.start === pos) {
-      this.window = await this.ahead.promise.catch(() => undefined);
-      this.ahead = undefined;
-      if (covers(this.window)) {
-        this.prefetch(index);
-        return this.window!;
-      }
+    const covering = this.windows.find((w) => pos >= w.start && pos < w.end);
+    if (covering) {
+      const w = await covering.data;
+      if (covering === this.windows[this.windows.length - 1] && covering.sequential) this.prefetch(covering.end);
+      if (pos < w.start + w.data.length) return w;
     }
     const block = this.info.blocks![index]!;
-    const sequential = pos === this.lastEnd || (this.window !== undefined && pos === this.window.start + this.window.data.length);
-    if (sequential) this.windowSize = Math.min(this.windowSize * 2, this.d.readAheadMax);
-    else this.windowSize = this.d.chunkSize;
-    const size = sequential ? Math.max(n, this.windowSize) : n;
-    const len = Math.min(size, block.offset + block.length - pos);
-    this.window = await this.fetch(index, pos - block.offset, len);
-    if (sequential) this.prefetch(index);
-    return this.window;
+    const sequential = pos >= this.lastEnd && pos <= this.lastEnd + this.windowSize;
+    this.windowSize = sequential ? Math.min(this.windowSize * 2, this.d.readAheadMax) : this.d.chunkSize;
+    const len = Math.min(sequential ? Math.max(n, this.windowSize) : n, block.offset + block.length - pos);
+    const w = this.track(pos, len, sequential);
+    if (sequential) this.prefetch(pos + len);
+    return w.data;
   }
 
-  /** Starts fetching the window after the current one, so a sequential reader never waits on a round trip. */
-  private prefetch(index: number): void {
-    const w = this.window!;
-    const next = w.start + w.data.length;
-    if (next >= this.info.length || this.ahead?.start === next) return;
-    const nextIndex = this.blockOf(next);
-    const block = this.info.blocks![nextIndex]!;
-    if (nextIndex !== index && block.locations.some((l) => isLocalHost(l.address.host))) return;
-    const len = Math.min(this.windowSize, block.offset + block.length - next);
-    const promise = this.fetch(nextIndex, next - block.offset, len);
-    promise.catch(() => undefined);
-    this.ahead = { start: next, promise };
+  private track(start: number, length: number, sequential: boolean): PendingWindow {
+    const index = this.blockOf(start);
+    const block = this.info.blocks![index]!;
+    const pending: PendingWindow = { start, end: start + length, sequential, data: this.fetch(index, start - block.offset, length) };
+    pending.data.catch(() => {
+      this.windows = this.windows.filter((w) => w !== pending);
+    });
+    this.windows.push(pending);
+    // A few windows are enough: the one being read, the one ahead, and reads in flight.
+    if (this.windows.length > 4) this.windows.shift();
+    return pending;
+  }
+
+  /** Starts fetching the window at `next`, so a sequential reader never waits on a round trip. */
+  private prefetch(next: number): void {
+    if (next >= this.info.length || this.windows.some((w) => next >= w.start && next < w.end)) return;
+    const block = this.info.blocks![this.blockOf(next)]!;
+    if (block.locations.some((l) => isLocalHost(l.address.host)) && this.d.shortCircuit) return;
+    this.track(next, Math.min(this.windowSize, block.offset + block.length - next), true);
   }
 
   private async fetch(index: number, offset: number, length: number, attempt = 0): Promise<Window> {
@@ -182,8 +196,7 @@ export class FileInStream {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.window = undefined;
-    this.ahead = undefined;
+    this.windows = [];
     for (const r of this.shortCircuit.values()) await r.close();
   }
 }
