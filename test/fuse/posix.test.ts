@@ -172,3 +172,26 @@ test('fio sequential 1M and random 4k reads verify a file written through the mo
   r = await sh(`fio --name=rand --rw=randread --bs=4k --io_size=4M ${common}`);
   assert.equal(r.code, 0, r.stdout + r.stderr);
 });
+
+test('a new file written in order streams into Strata while it is written', async () => {
+  const py = `
+import os, time
+p = ${JSON.stringify(f.path('streamed.bin'))}
+with open(p, 'wb') as fh:
+    fh.write(b'x' * 3000000)
+    fh.flush()
+    time.sleep(1.5)
+    fh.write(b'y' * 1000)
+print(os.path.getsize(p))
+`;
+  const writer = python(py);
+  await new Promise((r) => setTimeout(r, 700));
+  // Before close, Strata already has the file, still being written.
+  const during = await f.env.run(['fs', 'stat', '/streamed.bin']);
+  assert.match(during.stdout, /completed=false/);
+  const r = await writer;
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), '3001000');
+  assert.equal((await f.env.run(['fs', 'tail', '-c', '3', '/streamed.bin'])).stdout, 'yyy');
+  assert.match((await f.env.run(['fs', 'stat', '/streamed.bin'])).stdout, /completed=true, .*length=3001000|length=3001000.*completed=true/);
+});

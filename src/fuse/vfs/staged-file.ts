@@ -1,13 +1,16 @@
 /**
- * A file being written through the mount, staged in local scratch space: random writes,
- * overwrites, appends and truncates all work on the scratch copy, and the whole file is
- * committed to Strata (with the configured write type) when it is flushed or released, so other
- * readers see the new content once it is closed, never a half-written one.
+ * A file being written through the mount. A new file written from start to end (the common
+ * case: cp, tar, checkpoints) streams into Strata as it is written, with the configured write
+ * type, so closing it costs no upload. Everything is also kept in local scratch space: a write
+ * out of order, an overwrite, an append or a truncate drops the stream, and the whole file is
+ * committed from the scratch copy when it is flushed or released. Other readers see the new
+ * content once it is closed, never a half-written one.
  */
 import { close, fstat, ftruncate, open, read, unlink, write } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { FileSystem } from '../../client/file-system.js';
+import type { FileOutStream } from '../../client/file-out-stream.js';
 import type { WriteType } from '../../common/types.js';
 
 const pRead = promisify(read);
@@ -21,6 +24,8 @@ let counter = 0;
 export class StagedFile {
   refs = 0;
   dirty = false;
+  /** The sequential stream into Strata of a new file, while writes arrive in order. */
+  private stream?: { out: FileOutStream; written: number };
   /** Removed from the namespace while open: never committed. */
   unlinked = false;
   size = 0;
@@ -62,8 +67,27 @@ export class StagedFile {
     }
   }
 
+  /** Streams a new file into Strata while it is written in order (see the design note). */
+  async startStream(fs: FileSystem, strataPath: string, writeType: WriteType): Promise<void> {
+    this.stream = { out: await fs.createFile(strataPath, { writeType, mode: this.mode & 0o7777 }), written: 0 };
+  }
+
+  private async dropStream(): Promise<void> {
+    const s = this.stream;
+    this.stream = undefined;
+    await s?.out.abort();
+  }
+
   async write(data: Buffer, offset: number): Promise<number> {
     await this.writeAll(data, offset);
+    if (this.stream) {
+      if (offset === this.stream.written) {
+        await this.stream.out.write(data);
+        this.stream.written += data.length;
+      } else {
+        await this.dropStream();
+      }
+    }
     this.size = Math.max(this.size, offset + data.length);
     this.dirty = true;
     this.mtimeMs = Date.now();
@@ -82,6 +106,7 @@ export class StagedFile {
   }
 
   async truncate(size: number): Promise<void> {
+    if (this.stream && size !== this.stream.written) await this.dropStream();
     await pTruncate(this.fd, size);
     this.size = size;
     this.dirty = true;
@@ -92,6 +117,14 @@ export class StagedFile {
   async commit(fs: FileSystem, strataPath: string, writeType: WriteType): Promise<void> {
     if (!this.dirty) return;
     this.size = (await pFstat(this.fd)).size;
+    if (this.stream && this.stream.written === this.size) {
+      const { out } = this.stream;
+      this.stream = undefined;
+      await out.close();
+      this.dirty = false;
+      return;
+    }
+    await this.dropStream();
     const out = await fs.createFile(strataPath, { writeType, overwrite: true, mode: this.mode & 0o7777 });
     try {
       const chunk = 4 << 20;
@@ -105,6 +138,7 @@ export class StagedFile {
   }
 
   async dispose(): Promise<void> {
+    await this.dropStream().catch(() => undefined);
     await pClose(this.fd).catch(() => undefined);
     await promisify(unlink)(this.scratchPath).catch(() => undefined);
   }

@@ -236,6 +236,12 @@ export class Vfs {
     const parent = await this.stat(parentPath(path));
     if (!parent.folder) throw new StrataError('NOT_A_DIRECTORY', `${parentPath(path)} is not a folder`);
     const s = await StagedFile.create({ path, scratchDir: this.opts.scratchDir, mode: mode & ~this.opts.umask, ino: nextStagedIno++ });
+    try {
+      await s.startStream(this.fs, this.strataPath(path), this.opts.writeType);
+    } catch (err) {
+      await s.dispose();
+      throw err;
+    }
     s.refs = 1;
     s.dirty = true;
     this.staged.set(path, s);
