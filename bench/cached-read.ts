@@ -15,6 +15,7 @@ import { FileSystem } from '../src/client/file-system.js';
 import { RpcClient } from '../src/common/rpc/client.js';
 import { startCluster } from '../test/helpers/cluster.js';
 import { median, printTable, writeResults, type Row } from './report.js';
+import { readWhole } from './strata-read.js';
 
 const SIZE_MB = Number(process.env.STRATA_BENCH_MB ?? 1024);
 const SIZE = SIZE_MB * 1024 * 1024;
@@ -43,21 +44,6 @@ async function readLocal(path: string): Promise<number> {
   }
 }
 
-async function readStrata(fs: FileSystem, path: string): Promise<number> {
-  const s = await fs.openFile(path);
-  const buf = Buffer.allocUnsafe(READ);
-  let total = 0;
-  try {
-    for (;;) {
-      const n = await s.read(buf, total);
-      if (n === 0) return total;
-      total += n;
-    }
-  } finally {
-    await s.close();
-  }
-}
-
 async function main(): Promise<void> {
   const cluster = await startCluster({ conf: { 'strata.worker.tieredstore.level0.dirs.quota': `${SIZE_MB + 256}MB` } });
   const diskDir = mkdtempSync(join(tmpdir(), 'strata-bench-'));
@@ -75,8 +61,8 @@ async function main(): Promise<void> {
     const cases: Array<[string, () => Promise<number>]> = [
       ['cache file read directly (/dev/shm)', () => readLocal(cachePath)],
       ['local disk copy read directly (page cache warm)', () => readLocal(diskCopy)],
-      ['strata client, short-circuit', () => readStrata(shortCircuit, '/bench/file.bin')],
-      ['strata client, over the data server', () => readStrata(remote, '/bench/file.bin')],
+      ['strata client, short-circuit', () => readWhole(shortCircuit, '/bench/file.bin', Buffer.allocUnsafe(READ))],
+      ['strata client, over the data server', () => readWhole(remote, '/bench/file.bin', Buffer.allocUnsafe(READ))],
     ];
     const rows: Row[] = [];
     for (const [name, fn] of cases) {

@@ -23,6 +23,7 @@ import { Configuration } from '../src/common/config/configuration.js';
 import { CliEnv } from '../test/helpers/cli.js';
 import { S3RVER_KEY, startS3rver, type S3Server } from '../test/helpers/s3rver.js';
 import { median, writeResults } from './report.js';
+import { readWhole } from './strata-read.js';
 import { rclone, s3fs, type MountSpec, type PosixMount } from './s3-peers.js';
 
 const BIG_MB = Number(process.env.STRATA_BENCH_S3_MB ?? 1024);
@@ -92,19 +93,7 @@ async function runSdk(s3: S3Server, col: Column): Promise<void> {
   record(col, 'smallCold', await mbps(() => inParallel(SMALL_COUNT, (i) => sdkGet(s3, smallKey(i))), SMALL_COUNT * SMALL));
 }
 
-async function strataRead(fs: FileSystem, path: string, buf: Buffer): Promise<number> {
-  const s = await fs.openFile(path, { readType: 'CACHE' });
-  let total = 0;
-  try {
-    for (;;) {
-      const n = await s.read(buf, total);
-      if (n === 0) return total;
-      total += n;
-    }
-  } finally {
-    await s.close();
-  }
-}
+const strataRead = (fs: FileSystem, path: string, buf: Buffer): Promise<number> => readWhole(fs, path, buf, 'CACHE');
 
 async function runStrata(fs: FileSystem, col: Column): Promise<void> {
   const big = Buffer.allocUnsafe(4 << 20);

@@ -1,6 +1,7 @@
 /** Alluxio's shell output formats: ls lines, times, sizes, modes. */
 import type { FileInfo } from '../common/types.js';
 import { formatBytes } from '../common/config/units.js';
+import { modeString } from '../common/modes.js';
 
 export { formatBytes };
 
@@ -12,14 +13,6 @@ export function formatTime(ms: number): string {
   return `${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}-${d.getFullYear()} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}:${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
-export function modeString(mode: number, folder: boolean): string {
-  let s = folder ? 'd' : '-';
-  for (const shift of [6, 3, 0]) {
-    const bits = (mode >> shift) & 7;
-    s += (bits & 4 ? 'r' : '-') + (bits & 2 ? 'w' : '-') + (bits & 1 ? 'x' : '-');
-  }
-  return s;
-}
 
 /** One ls line: permission, owner, group, size (children for a folder), state, time, cached %, path. */
 export function lsLine(f: FileInfo, opts: { human?: boolean } = {}): string {

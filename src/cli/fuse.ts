@@ -81,6 +81,12 @@ function collect(value: string, previous: string[]): string[] {
 
 async function runForeground(ctx: CliContext, mountPoint: string, strataPath: string, conf: Configuration): Promise<void> {
   const logger = createLogger({ name: `fuse-${process.pid}`, logDir: conf.get('strata.logs.dir') });
+  // A daemon that dies leaves a dead mount: log what went wrong rather than vanish silently.
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection in the FUSE daemon'));
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'FUSE daemon failed');
+    logger.flush(() => process.exit(1));
+  });
   const mount = await FuseMount.mount({ mountPoint, strataPath, conf, logger });
   mkdirSync(registryDir(conf), { recursive: true });
   const record = join(registryDir(conf), `${process.pid}.json`);

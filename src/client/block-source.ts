@@ -5,20 +5,10 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { StrataError } from '../common/errors.js';
-import { RpcClient, type RpcIdentity } from '../common/rpc/client.js';
-import type { FileInfo, ReadType, WorkerAddress } from '../common/types.js';
+import type { RpcClient } from '../common/rpc/client.js';
+import type { FileInfo, ReadType } from '../common/types.js';
 
-export class WorkerClients {
-  private readonly clients = new Map<string, RpcClient>();
-  constructor(private readonly identity: RpcIdentity, private readonly timeoutMs: number) {}
-
-  of(address: WorkerAddress): RpcClient {
-    const url = `http://${address.host}:${address.rpcPort}`;
-    let c = this.clients.get(url);
-    if (!c) this.clients.set(url, (c = new RpcClient(`worker ${address.host}:${address.rpcPort}`, url, this.identity, this.timeoutMs)));
-    return c;
-  }
-}
+export { WorkerRpcPool as WorkerClients } from '../common/rpc/pool.js';
 
 /** Reads [offset, offset+length) of block `index` of a file through a worker into `into`. */
 export async function readViaWorker(

@@ -7,7 +7,9 @@ import { StrataError } from '../common/errors.js';
 import { normalizePath } from '../common/paths.js';
 import { RpcClient, closeRpcAgent } from '../common/rpc/client.js';
 import { identityFrom } from '../common/security.js';
-import type { FileInfo, MountPointInfo, ReadType, TierUsage, TtlAction, WorkerAddress, WorkerInfo, WriteType } from '../common/types.js';
+import type { FileInfo, MountPointInfo, ReadType, SetAttributeOptions, TierUsage, WorkerAddress, WorkerInfo, WriteType } from '../common/types.js';
+
+export type { SetAttributeOptions };
 import { ShortCircuitReader, WorkerClients } from './block-source.js';
 import { FileInStream } from './file-in-stream.js';
 import { FileOutStream } from './file-out-stream.js';
@@ -21,15 +23,6 @@ export interface CreateFileOptions {
   mode?: number;
 }
 
-export interface SetAttributeOptions {
-  pinned?: boolean;
-  ttl?: number;
-  ttlAction?: TtlAction;
-  mode?: number;
-  owner?: string;
-  group?: string;
-  recursive?: boolean;
-}
 
 export class FileSystem {
   readonly master: RpcClient;

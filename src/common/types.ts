@@ -135,3 +135,22 @@ export interface UfsBlockSource {
   blockSize: number;
   fingerprint: string;
 }
+
+export interface SetAttributeOptions {
+  pinned?: boolean;
+  ttl?: number;
+  ttlAction?: TtlAction;
+  mode?: number;
+  owner?: string;
+  group?: string;
+  recursive?: boolean;
+}
+
+/** The master asks a worker holding a file's blocks to write it to its UFS. */
+export interface PersistRequest {
+  fileId: number;
+  mountId: number;
+  ufsPath: string;
+  length: number;
+  blockSize: number;
+}

@@ -1,11 +1,11 @@
 /** The master's HTTP API: JSON control calls for clients and workers. */
 import { StrataError } from '../common/errors.js';
 import type { HttpServer, RequestContext } from '../common/rpc/server.js';
-import { TTL_ACTIONS, WRITE_TYPES, type TtlAction, type WorkerHeartbeat, type WorkerRegistration, type WriteType } from '../common/types.js';
+import { TTL_ACTIONS, WRITE_TYPES, type SetAttributeOptions, type TtlAction, type WorkerHeartbeat, type WorkerRegistration, type WriteType } from '../common/types.js';
 import type { Counter } from '../common/metrics.js';
 import type { Jobs } from './jobs.js';
 import type { MountTable } from './mount-table.js';
-import type { Namespace, SetAttributeOptions } from './namespace.js';
+import type { Namespace } from './namespace.js';
 import type { MetaStore } from './metastore.js';
 import type { WorkerRegistry } from './worker-registry.js';
 

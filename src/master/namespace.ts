@@ -7,7 +7,7 @@
 import { StrataError } from '../common/errors.js';
 import type { Logger } from '../common/logging.js';
 import { baseName, joinPath, normalizePath, parentPath, pathComponents, isUnder } from '../common/paths.js';
-import { blockIdOf, type FileInfo, type TtlAction, type WriteType } from '../common/types.js';
+import { blockIdOf, type FileInfo, type SetAttributeOptions, type WriteType } from '../common/types.js';
 import { blockCount, toFileInfo } from './file-info.js';
 import { ROOT_ID, type InodeRow, type MetaStore } from './metastore.js';
 import type { MountTable } from './mount-table.js';
@@ -46,15 +46,6 @@ export interface SyncOptions {
   syncIntervalMs?: number;
 }
 
-export interface SetAttributeOptions {
-  pinned?: boolean;
-  ttl?: number;
-  ttlAction?: TtlAction;
-  mode?: number;
-  owner?: string;
-  group?: string;
-  recursive?: boolean;
-}
 
 export class Namespace {
   readonly sync: UfsSync;

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { StrataError } from '../common/errors.js';
+import { modeString } from '../common/modes.js';
 import type { InodeRow } from './metastore.js';
 
 export interface Caller {
@@ -80,13 +81,4 @@ export class PermissionChecker {
       `Permission denied: user=${caller.user}, access=${want}, path=${path}: owner=${inode.owner}, group=${inode.grp}, mode=${modeString(inode.mode, inode.folder === 1)}`,
     );
   }
-}
-
-export function modeString(mode: number, folder: boolean): string {
-  let s = folder ? 'd' : '-';
-  for (const shift of [6, 3, 0]) {
-    const bits = (mode >> shift) & 7;
-    s += (bits & 4 ? 'r' : '-') + (bits & 2 ? 'w' : '-') + (bits & 1 ? 'x' : '-');
-  }
-  return s;
 }

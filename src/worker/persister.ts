@@ -4,18 +4,10 @@
  */
 import { StrataError } from '../common/errors.js';
 import { RpcClient, type RpcIdentity } from '../common/rpc/client.js';
-import { blockIdOf } from '../common/types.js';
+import { blockIdOf, type PersistRequest } from '../common/types.js';
 import type { BlockStore } from './block-store/index.js';
 import type { MasterLink } from './master-link.js';
 import type { UfsAccess } from './ufs-access.js';
-
-export interface PersistRequest {
-  fileId: number;
-  mountId: number;
-  ufsPath: string;
-  length: number;
-  blockSize: number;
-}
 
 const CHUNK = 4 << 20;
 

@@ -4,10 +4,10 @@
  * also kills, by PID, any daemon a failed test left running.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const STRATA = fileURLToPath(new URL('../../../bin/strata', import.meta.url));
@@ -108,6 +108,9 @@ export class CliEnv {
       }
     }
     for (const c of this.children) if (c.exitCode === null) c.kill('SIGKILL');
+    // STRATA_TEST_KEEP_LOGS=DIR keeps the daemons' logs for a post-mortem.
+    const keep = process.env.STRATA_TEST_KEEP_LOGS;
+    if (keep) cpSync(join(this.workDir, 'logs'), join(keep, basename(this.dir)), { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
     rmSync(this.shm, { recursive: true, force: true });
   }

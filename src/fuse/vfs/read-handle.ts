@@ -26,7 +26,7 @@ export interface LocalRange {
 }
 
 export class ReadHandle {
-  private stream?: FileInStream;
+  private stream?: Promise<FileInStream>;
   private local?: ShortCircuitReader;
   private readonly fds = new Map<string, number>();
   /** The single cache file holding the whole file, when there is one. */
@@ -109,11 +109,13 @@ export class ReadHandle {
 
   /** Reads through the client (remote worker or the UFS). */
   async read(offset: number, size: number): Promise<Buffer> {
-    this.stream ??= await this.fs.openFile(this.info.path, { readType: this.readType });
+    // One stream per handle, however many READs arrive at once before it is open.
+    this.stream ??= this.fs.openFile(this.info.path, { readType: this.readType });
+    const stream = await this.stream;
     const buf = Buffer.allocUnsafe(Math.max(0, Math.min(size, this.info.length - offset)));
     let done = 0;
     while (done < buf.length) {
-      const n = await this.stream.read(buf.subarray(done), offset + done);
+      const n = await stream.read(buf.subarray(done), offset + done);
       if (n === 0) break;
       done += n;
     }
@@ -121,7 +123,7 @@ export class ReadHandle {
   }
 
   async release(): Promise<void> {
-    await this.stream?.close();
+    await (await this.stream?.catch(() => undefined))?.close();
     for (const fd of this.fds.values()) await pClose(fd).catch(() => undefined);
     this.fds.clear();
     await this.local?.close();

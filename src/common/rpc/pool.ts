@@ -1,0 +1,16 @@
+/** One RpcClient per worker address, reused (keep-alive connections) by whoever calls workers. */
+import type { WorkerAddress } from '../types.js';
+import { RpcClient, type RpcIdentity } from './client.js';
+
+export class WorkerRpcPool {
+  private readonly clients = new Map<string, RpcClient>();
+
+  constructor(private readonly identity: RpcIdentity, private readonly timeoutMs: number) {}
+
+  of(address: WorkerAddress): RpcClient {
+    const url = `http://${address.host}:${address.rpcPort}`;
+    let c = this.clients.get(url);
+    if (!c) this.clients.set(url, (c = new RpcClient(`worker ${address.host}:${address.rpcPort}`, url, this.identity, this.timeoutMs)));
+    return c;
+  }
+}
