@@ -107,3 +107,39 @@ export class ShortCircuitReader {
     this.blocks.clear();
   }
 }
+
+/**
+ * Reads a range of a block that a worker on this host is filling from the UFS (or starts the
+ * fill), straight from its cache file once the bytes are in. Undefined when the worker cannot
+ * cache it or already has it whole (then the ordinary paths serve it).
+ */
+export async function readFillingLocally(
+  client: RpcClient,
+  file: FileInfo,
+  index: number,
+  offset: number,
+  length: number,
+  into: Buffer,
+): Promise<number | undefined> {
+  const block = file.blocks![index]!;
+  const r = await client.call<{ cacheFile?: string; offset?: number; fallback?: boolean; cached?: boolean }>('POST', '/api/v1/fill', {
+    body: {
+      blockId: block.blockId,
+      until: offset + length,
+      source: { mountId: file.mountId, ufsPath: file.ufsPath, fileLength: file.length, blockSize: file.blockSize, fingerprint: file.fingerprint },
+    },
+  });
+  if (!r.cacheFile || r.offset === undefined) return undefined;
+  const fh = await open(r.cacheFile, 'r');
+  try {
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await fh.read(into, done, length - done, r.offset + offset + done);
+      if (bytesRead === 0) throw new StrataError('DATA_LOSS', `Cache file ${r.cacheFile} is shorter than the fill said`);
+      done += bytesRead;
+    }
+    return done;
+  } finally {
+    await fh.close();
+  }
+}

@@ -8,7 +8,7 @@
  */
 import { StrataError } from '../common/errors.js';
 import type { FileInfo, ReadType } from '../common/types.js';
-import { ShortCircuitReader, readViaWorker, type WorkerClients } from './block-source.js';
+import { ShortCircuitReader, readFillingLocally, readViaWorker, type WorkerClients } from './block-source.js';
 import { isLocalHost, addressKey, type WorkerPicker } from './worker-picker.js';
 
 export interface InStreamDeps {
@@ -167,7 +167,11 @@ export class FileInStream {
     if (!address) throw this.lost(index);
     const data = Buffer.allocUnsafe(length);
     try {
-      await readViaWorker(this.d.workers.of(address), this.info, index, offset, length, this.d.readType, data);
+      const client = this.d.workers.of(address);
+      const local = !loc && this.d.shortCircuit && this.d.readType !== 'NO_CACHE' && isLocalHost(address.host) && this.info.persistenceState === 'PERSISTED';
+      if (!local || (await readFillingLocally(client, this.info, index, offset, length, data)) === undefined) {
+        await readViaWorker(client, this.info, index, offset, length, this.d.readType, data);
+      }
       return { start: block.offset + offset, data };
     } catch (err) {
       const retryable = StrataError.isCode(err, 'UNAVAILABLE') || (StrataError.isCode(err, 'NOT_FOUND') && loc !== undefined);

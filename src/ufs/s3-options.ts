@@ -63,7 +63,7 @@ export const S3_OPTIONS: OptionSpec[] = [
 const DEFAULTS: S3Settings = {
   region: 'us-east-1',
   forcePathStyle: false,
-  readPartSize: 16 << 20,
+  readPartSize: 64 << 20,
   readConcurrency: 4,
   uploadPartSize: 16 << 20,
   uploadConcurrency: 4,

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { StrataError, toStrataError } from '../common/errors.js';
 import type { Logger } from '../common/logging.js';
-import type { UfsBlockSource } from '../common/types.js';
+import { blockIdOf, type UfsBlockSource } from '../common/types.js';
 import type { BlockMeta, BlockStore, BlockWriter } from './block-store/index.js';
 import type { UfsAccess } from './ufs-access.js';
 
@@ -91,6 +91,18 @@ export class BlockFiller {
     this.fills.set(t.blockId, fill);
     fill.done.finally(() => this.fills.delete(t.blockId)).catch(() => undefined);
     return fill;
+  }
+
+  /**
+   * A sequential reader past the middle of a block will want the next one: start filling it
+   * now, so that the UFS never waits between blocks.
+   */
+  readAhead(t: FillTarget, readEnd: number): void {
+    const length = BlockFiller.blockLength(t);
+    const next = { ...t, index: t.index + 1, blockId: blockIdOf(t.fileId, t.index + 1) };
+    if (readEnd * 2 < length || next.index * t.source.blockSize >= t.source.fileLength) return;
+    if (this.store.has(next.blockId) || this.fills.has(next.blockId)) return;
+    this.start(next).catch((err: unknown) => this.logger.warn({ err: (err as Error).message, blockId: next.blockId }, 'read-ahead fill failed'));
   }
 
   private async run(fill: Fill, t: FillTarget): Promise<BlockMeta> {

@@ -145,6 +145,7 @@ export function registerDataServer(
       res.end();
       return RAW;
     }
+    filler.readAhead(target, offset + length);
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': length, 'x-strata-source': 'ufs' });
     // A reader that reaches the end of the block sees it committed (and known to the master).
     const committed = offset + length === blockLength ? () => fill.done : undefined;
@@ -197,6 +198,24 @@ export function registerDataServer(
       if (!fill) throw new StrataError('RESOURCE_EXHAUSTED', `No room to cache block ${blockId} on this worker`);
       await fill.done;
       return { cached: true, already: false };
+    })
+    // Short-circuit for blocks not cached yet: a reader on this host waits here until the fill
+    // has the bytes it wants, then reads them from the cache file itself, so cold reads do not
+    // pay for a second trip through HTTP. Answers `fallback` when the block cannot be cached.
+    .route('POST', '/api/v1/fill', async (ctx) => {
+      const b = await ctx.json<{ blockId: number; until: number; source: UfsBlockSource }>();
+      const target = { blockId: b.blockId, fileId: fileIdOfBlock(b.blockId), index: indexOfBlock(b.blockId), source: b.source };
+      const length = BlockFiller.blockLength(target);
+      if (store.has(b.blockId)) return { cached: true };
+      const fill = await filler.start(target);
+      if (!fill) return { fallback: true };
+      metrics.blockRequests.inc({ result: 'miss' });
+      const until = Math.min(b.until, length);
+      filler.readAhead(target, until);
+      await fill.waitFor(until);
+      // A reader that reaches the end sees the block committed and known to the master.
+      if (until === length) await fill.done;
+      return { cacheFile: fill.writer.cacheFile, offset: fill.writer.offset, filled: fill.written };
     })
     .route('POST', '/api/v1/blocks/remove', async (ctx) => {
       const b = await ctx.json<{ blockIds: number[] }>();
