@@ -63,7 +63,7 @@ export class FuseOps {
   sessionFd = -1;
 
   constructor(
-    private readonly vfs: Vfs,
+    readonly vfs: Vfs,
     private readonly opts: FuseOptions,
     private readonly logger: Logger,
   ) {}
@@ -265,7 +265,11 @@ export class FuseOps {
     this.files.set(fh, { nodeid, handle, mode });
     const node = this.inodes.node(nodeid);
     if (node && mode === 'cached') node.openCached++;
-    const flags = (mode === 'direct' ? OpenFlag.DIRECT_IO : 0) | (mode === 'passthrough' ? OpenFlag.PASSTHROUGH : 0) | extraFlags;
+    const flags =
+      (mode === 'direct' ? OpenFlag.DIRECT_IO : 0) |
+      (mode === 'passthrough' ? OpenFlag.PASSTHROUGH : 0) |
+      (handle.kind === 'read' ? OpenFlag.NOFLUSH : 0) |
+      extraFlags;
     return openOut(fh, flags, backingId);
   }
 
@@ -276,13 +280,17 @@ export class FuseOps {
     if (handle.kind === 'write') return this.registerOpen(nodeid, handle, 'direct');
     const r = handle.read;
     // Passthrough: the whole file in one local cache file, and no cached-io open on this inode.
+    // The backing id lives as long as the handle, which may outlive this open (warm handles).
     if (this.passthroughActive && r.wholeFile && node.openCached === 0) {
-      try {
-        if (!node.backing) node.backing = { id: native().fuseBackingOpen(this.sessionFd, r.wholeFile.fd), refs: 0 };
-        node.backing.refs++;
-        return this.registerOpen(nodeid, handle, 'passthrough', 0, node.backing.id);
-      } catch (err) {
-        this.logger.warn({ err: (err as Error).message, path }, 'passthrough refused; serving reads from the cache file');
+      if (node.backing?.handle === r) return this.registerOpen(nodeid, handle, 'passthrough', 0, node.backing.id);
+      if (!node.backing) {
+        try {
+          node.backing = { id: native().fuseBackingOpen(this.sessionFd, r.wholeFile.fd), handle: r };
+          r.onClose(() => this.dropBacking(nodeid, r));
+          return this.registerOpen(nodeid, handle, 'passthrough', 0, node.backing.id);
+        } catch (err) {
+          this.logger.warn({ err: (err as Error).message, path }, 'passthrough refused; serving reads from the cache file');
+        }
       }
     }
     if (node.backing) return this.registerOpen(nodeid, handle, 'direct');
@@ -317,16 +325,21 @@ export class FuseOps {
     this.files.delete(fh);
     const node = this.inodes.node(f.nodeid);
     if (node && f.mode === 'cached') node.openCached--;
-    if (node?.backing && f.mode === 'passthrough' && --node.backing.refs === 0) {
-      try {
-        native().fuseBackingClose(this.sessionFd, node.backing.id);
-      } catch (err) {
-        this.logger.warn({ err: (err as Error).message }, 'backing close failed');
-      }
-      node.backing = undefined;
-    }
     if (f.handle.kind === 'write') await this.vfs.release(f.handle.staged);
-    else await f.handle.read.release();
+    else await this.vfs.releaseRead(f.handle.read);
+  }
+
+  /** A read handle closed: its passthrough backing id goes, and the node if the kernel forgot it. */
+  private dropBacking(nodeid: bigint, handle: unknown): void {
+    const node = this.inodes.node(nodeid);
+    if (!node?.backing || node.backing.handle !== handle) return;
+    try {
+      native().fuseBackingClose(this.sessionFd, node.backing.id);
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'backing close failed');
+    }
+    node.backing = undefined;
+    this.inodes.forget(nodeid, 0);
   }
 
   private async setattr(nodeid: bigint, b: Body): Promise<Buffer> {

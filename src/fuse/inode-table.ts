@@ -11,7 +11,8 @@ interface Node {
   lookups: number;
   /** Open handles by io mode: the kernel refuses passthrough beside cached io on one inode. */
   openCached: number;
-  backing?: { id: number; refs: number };
+  /** The passthrough backing id of the read handle that holds it. */
+  backing?: { id: number; handle: unknown };
   /** Size and mtime seen at the last open, for keeping the kernel page cache. */
   version?: string;
 }

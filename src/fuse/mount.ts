@@ -100,6 +100,12 @@ export class FuseMount {
       writeType: fs.writeType,
       umask: Number.parseInt(conf.get('strata.security.authorization.permission.umask'), 8),
       logger: o.logger,
+      warmHandles: {
+        idleMs: conf.getMs('strata.fuse.open.cache.idle'),
+        maxIdle: conf.getInt('strata.fuse.open.cache.max.idle'),
+        // Reused only well inside the worker's lease timeout.
+        maxAgeMs: conf.getMs('strata.worker.shortcircuit.lease.timeout') / 2,
+      },
     });
     const ops = new FuseOps(
       vfs,
@@ -158,6 +164,7 @@ export class FuseMount {
       }
     }
     await this.session.ended;
+    await this.ops.vfs.close();
     await this.fs.close();
   }
 }

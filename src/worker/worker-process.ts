@@ -89,6 +89,17 @@ export class WorkerProcess {
       },
     });
     new Gauge({
+      name: 'strata_worker_leases',
+      help: 'Short-circuit leases held by readers on this host, and the blocks they keep in place',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+      collect() {
+        const held = store.leasesHeld;
+        this.set({ kind: 'leases' }, held.leases);
+        this.set({ kind: 'blocks' }, held.blocks);
+      },
+    });
+    new Gauge({
       name: 'strata_worker_evictions',
       help: 'Blocks evicted, demoted and promoted since start',
       labelNames: ['kind'] as const,

@@ -68,6 +68,8 @@ export const PROPERTY_KEYS: PropertyKey[] = [
   { name: 'strata.fuse.passthrough.enabled', type: 'bool', default: 'true', description: 'Hand wholly cached files to the kernel (FUSE passthrough, Linux 6.9+, root).' },
   { name: 'strata.fuse.metadata.cache.size', type: 'int', default: '100000', description: 'Entries in the mount\'s metadata cache.' },
   { name: 'strata.fuse.metadata.cache.expiry', type: 'duration', default: '1s', description: 'How long the mount trusts cached metadata.' },
+  { name: 'strata.fuse.open.cache.idle', type: 'duration', default: '1min', description: 'How long a wholly cached file stays open (leased) after its last close, so the next open needs no worker round trip (0 turns it off).' },
+  { name: 'strata.fuse.open.cache.max.idle', type: 'int', default: '10000', description: 'Most files kept open that way; the least recently used close first.' },
   { name: 'strata.fuse.scratch.dir', type: 'string', default: '${strata.work.dir}/fuse-scratch', description: 'Local space where files written through the mount are staged until closed.' },
   { name: 'strata.security.token', type: 'string', description: 'Cluster token; when set, master and worker refuse requests without it.' },
   { name: 'strata.security.token.file', type: 'string', default: '${strata.work.dir}/token', description: 'File the token is read from when strata.security.token is not set.' },

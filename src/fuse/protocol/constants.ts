@@ -75,6 +75,8 @@ export const OpenFlag = {
   DIRECT_IO: 1 << 0,
   KEEP_CACHE: 1 << 1,
   CACHE_DIR: 1 << 3,
+  /** No FLUSH at close: nothing to commit for a file opened to read. */
+  NOFLUSH: 1 << 5,
   PASSTHROUGH: 1 << 7,
 } as const;
 

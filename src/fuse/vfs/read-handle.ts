@@ -31,6 +31,8 @@ export class ReadHandle {
   private readonly fds = new Map<string, number>();
   /** The single cache file holding the whole file, when there is one. */
   wholeFile?: { cacheFile: string; fd: number };
+  /** Told once the handle is closed (the FUSE edge drops its passthrough backing id). */
+  private readonly closeHooks: Array<() => void> = [];
 
   private constructor(
     readonly info: FileInfo,
@@ -122,7 +124,12 @@ export class ReadHandle {
     return buf.subarray(0, done);
   }
 
+  onClose(hook: () => void): void {
+    this.closeHooks.push(hook);
+  }
+
   async release(): Promise<void> {
+    for (const hook of this.closeHooks.splice(0)) hook();
     await (await this.stream?.catch(() => undefined))?.close();
     for (const fd of this.fds.values()) await pClose(fd).catch(() => undefined);
     this.fds.clear();

@@ -13,6 +13,7 @@ import type { FileInfo, MountPointInfo, ReadType, TierUsage, WriteType } from '.
 import { MetadataCache } from './metadata-cache.js';
 import { ReadHandle } from './read-handle.js';
 import { StagedFile } from './staged-file.js';
+import { WarmHandles, type WarmHandlesOptions } from './warm-handles.js';
 
 export interface VfsOptions {
   root: string;
@@ -23,6 +24,7 @@ export interface VfsOptions {
   writeType: WriteType;
   umask: number;
   logger: Logger;
+  warmHandles: WarmHandlesOptions;
 }
 
 export type VfsHandle = { kind: 'read'; read: ReadHandle } | { kind: 'write'; staged: StagedFile };
@@ -31,11 +33,22 @@ const O_ACCMODE = 3;
 const O_TRUNC = 0o1000;
 /** Synthetic inode numbers for files that exist only as staged writes, far above Strata's file ids. */
 let nextStagedIno = 2 ** 40;
+/**
+ * A lookup that misses the cache in a folder listed before, of at most this many entries,
+ * re-lists the folder: a training job opening every file of a folder then costs one master
+ * call per folder and expiry period, not one per file.
+ */
+const RELIST_MAX_ENTRIES = 4096;
+const LISTED_FOLDERS_MAX = 1024;
 
 export class Vfs {
   private readonly cache: MetadataCache;
   private readonly staged = new Map<string, StagedFile>();
   private mounts?: { at: number; list: MountPointInfo[] };
+  private readonly warm: WarmHandles;
+  /** Folders listed through the mount, with their size then (a hint of what to re-list). */
+  private readonly listed = new Map<string, number>();
+  private readonly relists = new Map<string, Promise<unknown>>();
 
   constructor(
     readonly fs: FileSystem,
@@ -43,6 +56,7 @@ export class Vfs {
   ) {
     this.cache = new MetadataCache({ expiryMs: opts.metadataExpiryMs, maxEntries: opts.metadataMaxEntries });
     mkdirSync(opts.scratchDir, { recursive: true, mode: 0o700 });
+    this.warm = new WarmHandles(opts.warmHandles);
   }
 
   /** The Strata path of a path inside the mount. */
@@ -91,18 +105,41 @@ export class Vfs {
     const cached = this.cache.get(path);
     if (s) return this.stagedInfo(s, cached ?? (await this.fs.getStatus(this.strataPath(path)).catch(() => undefined)));
     if (cached) return cached;
+    const folder = parentPath(path);
+    if ((this.listed.get(folder) ?? Infinity) <= RELIST_MAX_ENTRIES) {
+      await this.relist(folder).catch(() => undefined);
+      const fresh = this.cache.get(path);
+      if (fresh) return fresh;
+    }
     const info = await this.fs.getStatus(this.strataPath(path));
     this.cache.put(path, info);
     return info;
   }
 
-  async list(path: string): Promise<FileInfo[]> {
-    const infos = await this.fs.listStatus(this.strataPath(path));
-    const byName = new Map<string, FileInfo>();
-    for (const info of infos) {
-      this.cache.put(joinPath(path, info.name), info);
-      byName.set(info.name, info);
+  /** One listing for every concurrent lookup that wants it. */
+  private relist(folder: string): Promise<unknown> {
+    let p = this.relists.get(folder);
+    if (!p) {
+      p = this.listInto(folder).finally(() => this.relists.delete(folder));
+      this.relists.set(folder, p);
     }
+    return p;
+  }
+
+  /** Lists a Strata folder into the metadata cache. */
+  private async listInto(path: string): Promise<FileInfo[]> {
+    const infos = await this.fs.listStatus(this.strataPath(path));
+    for (const info of infos) this.cache.put(joinPath(path, info.name), info);
+    this.listed.delete(path);
+    this.listed.set(path, infos.length);
+    if (this.listed.size > LISTED_FOLDERS_MAX) this.listed.delete(this.listed.keys().next().value!);
+    return infos;
+  }
+
+  async list(path: string): Promise<FileInfo[]> {
+    const infos = await this.listInto(path);
+    const byName = new Map<string, FileInfo>();
+    for (const info of infos) byName.set(info.name, info);
     for (const [p, s] of this.staged) {
       if (parentPath(p) === path) byName.set(baseName(p), this.stagedInfo(s, byName.get(baseName(p))));
     }
@@ -210,12 +247,25 @@ export class Vfs {
       return { kind: 'write', staged: stagedNow };
     }
     const known = this.cache.get(path);
-    const fast = known && !known.folder ? await ReadHandle.openWhollyCached(this.fs, known, this.opts.readType) : undefined;
-    if (fast) return { kind: 'read', read: fast };
+    if (known && !known.folder) {
+      const read = this.warm.take(known) ?? (await ReadHandle.openWhollyCached(this.fs, known, this.opts.readType));
+      if (read) return { kind: 'read', read: this.warm.adopt(read) };
+    }
     const info = await this.fs.getStatus(this.strataPath(path), { blocks: true });
     if (info.folder) throw new StrataError('IS_A_DIRECTORY', `${path} is a folder`);
     this.cache.put(path, info);
-    return { kind: 'read', read: await ReadHandle.open(this.fs, info, this.opts.readType) };
+    const read = this.warm.take(info) ?? this.warm.adopt(await ReadHandle.open(this.fs, info, this.opts.readType));
+    return { kind: 'read', read };
+  }
+
+  /** The last close of a read: a wholly cached file stays open a while for the next open. */
+  async releaseRead(h: ReadHandle): Promise<void> {
+    if (!(await this.warm.release(h))) await h.release();
+  }
+
+  /** Closes what the mount keeps open between opens (at unmount). */
+  async close(): Promise<void> {
+    await this.warm.closeAll();
   }
 
   /** Writes are staged locally, so a read-only mount must refuse them up front, not at close. */

@@ -232,6 +232,10 @@ export class BlockStore implements WriterOwner {
   }
 
   /** Ends a lease; false if it was unknown or had expired. */
+  get leasesHeld(): { leases: number; blocks: number } {
+    return this.state.leases.held;
+  }
+
   releaseLease(leaseId: string): boolean {
     return this.state.leases.release(leaseId);
   }

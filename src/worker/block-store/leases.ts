@@ -49,6 +49,11 @@ export class LeaseTable {
     return true;
   }
 
+  /** Leases held now, and the blocks they cover. */
+  get held(): { leases: number; blocks: number } {
+    return { leases: this.leases.size, blocks: this.counts.size };
+  }
+
   isLeased(blockId: number): boolean {
     return this.counts.has(blockId);
   }

@@ -1,0 +1,105 @@
+/**
+ * Wholly cached files stay open for a while after their last close: the worker's lease, the
+ * cache file descriptor and (at the FUSE edge) the passthrough backing id are kept, so opening
+ * the file again — the next epoch of a training job — costs no round trip to the worker.
+ * Handles are keyed by the file's identity (id, length, mtime), never by path, so a file
+ * replaced under the same name gets a fresh handle. Idle ones are closed after idleMs, the
+ * oldest first beyond maxIdle, and none is reused past maxAgeMs (under the worker's lease timeout).
+ */
+import type { FileInfo } from '../../common/types.js';
+import type { ReadHandle } from './read-handle.js';
+
+export interface WarmHandlesOptions {
+  idleMs: number;
+  maxIdle: number;
+  maxAgeMs: number;
+}
+
+interface Entry {
+  handle: ReadHandle;
+  refs: number;
+  openedAtMs: number;
+  idleSinceMs?: number;
+}
+
+function keyOf(info: FileInfo): string {
+  return `${info.fileId}:${info.length}:${info.lastModificationTimeMs}`;
+}
+
+export class WarmHandles {
+  /** Map order is least recently used first: take() moves an entry to the end. */
+  private readonly entries = new Map<string, Entry>();
+  private readonly keys = new WeakMap<ReadHandle, string>();
+  private idle = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly opts: WarmHandlesOptions) {
+    if (opts.idleMs > 0) {
+      this.timer = setInterval(() => void this.sweep(), Math.max(100, Math.floor(opts.idleMs / 2)));
+      this.timer.unref();
+    }
+  }
+
+  /** The open handle of this very file, one more reference taken; undefined if none is warm. */
+  take(info: FileInfo, nowMs = Date.now()): ReadHandle | undefined {
+    const key = keyOf(info);
+    const e = this.entries.get(key);
+    if (!e || nowMs - e.openedAtMs > this.opts.maxAgeMs) return undefined;
+    if (e.refs++ === 0) {
+      e.idleSinceMs = undefined;
+      this.idle--;
+    }
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    return e.handle;
+  }
+
+  /** Keeps a newly opened handle for reuse when it holds the whole file locally; returns it. */
+  adopt(handle: ReadHandle, nowMs = Date.now()): ReadHandle {
+    if (this.opts.idleMs <= 0 || !handle.wholeFile) return handle;
+    const key = keyOf(handle.info);
+    if (this.entries.has(key)) return handle; // a concurrent open won the race; this one closes at release
+    this.entries.set(key, { handle, refs: 1, openedAtMs: nowMs });
+    this.keys.set(handle, key);
+    return handle;
+  }
+
+  /** Drops one reference. False when the handle is not kept here: the caller closes it. */
+  async release(handle: ReadHandle, nowMs = Date.now()): Promise<boolean> {
+    const key = this.keys.get(handle);
+    const e = key === undefined ? undefined : this.entries.get(key);
+    if (!e || e.handle !== handle) return false;
+    if (--e.refs === 0) {
+      e.idleSinceMs = nowMs;
+      this.idle++;
+      if (this.idle > this.opts.maxIdle) await this.closeIdle(() => this.idle > this.opts.maxIdle);
+    }
+    return true;
+  }
+
+  /** Closes idle handles past their time (and, after maxAge, ones no longer worth reusing). */
+  async sweep(nowMs = Date.now()): Promise<void> {
+    await this.closeIdle((e) => nowMs - e.idleSinceMs! >= this.opts.idleMs || nowMs - e.openedAtMs > this.opts.maxAgeMs);
+  }
+
+  async closeAll(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.closeIdle(() => true);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private async closeIdle(shouldClose: (e: Entry) => boolean): Promise<void> {
+    const closing: ReadHandle[] = [];
+    for (const [key, e] of this.entries) {
+      if (e.refs > 0 || !shouldClose(e)) continue;
+      this.entries.delete(key);
+      this.idle--;
+      closing.push(e.handle);
+    }
+    await Promise.all(closing.map((h) => h.release().catch(() => undefined)));
+  }
+}
