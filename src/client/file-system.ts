@@ -64,8 +64,11 @@ export class FileSystem {
     }
   }
 
-  async listStatus(path: string, opts: { recursive?: boolean; sync?: boolean } = {}): Promise<FileInfo[]> {
-    return this.master.call('GET', '/api/v1/list', { query: { path: normalizePath(path), recursive: opts.recursive, sync: opts.sync, syncInterval: this.syncInterval } });
+  /** The entries of a folder; `blocks` adds each file's blocks and where they are cached. */
+  async listStatus(path: string, opts: { recursive?: boolean; sync?: boolean; blocks?: boolean } = {}): Promise<FileInfo[]> {
+    return this.master.call('GET', '/api/v1/list', {
+      query: { path: normalizePath(path), recursive: opts.recursive, sync: opts.sync, blocks: opts.blocks, syncInterval: this.syncInterval },
+    });
   }
 
   async createDirectory(path: string, opts: { recursive?: boolean; allowExists?: boolean; writeType?: WriteType; mode?: number } = {}): Promise<FileInfo> {
@@ -93,8 +96,9 @@ export class FileSystem {
     }
   }
 
-  async openFile(path: string, opts: { readType?: ReadType } = {}): Promise<FileInStream> {
-    const info = await this.getStatus(path, { blocks: true });
+  /** Opens a file to read; `info` (with blocks), when the caller just fetched it, saves a master call. */
+  async openFile(path: string, opts: { readType?: ReadType; info?: FileInfo } = {}): Promise<FileInStream> {
+    const info = opts.info?.blocks && opts.info.path === path ? opts.info : await this.getStatus(path, { blocks: true });
     if (info.folder) throw new StrataError('IS_A_DIRECTORY', `${info.path} is a folder, not a file`);
     if (!info.completed) throw new StrataError('FAILED_PRECONDITION', `${info.path} is still being written`);
     return new FileInStream(info, {

@@ -129,21 +129,21 @@ export class Namespace {
     return '/' + names.join('/');
   }
 
-  async listStatus(path: string, caller: Caller, opts: SyncOptions & { recursive?: boolean } = {}): Promise<FileInfo[]> {
+  async listStatus(path: string, caller: Caller, opts: SyncOptions & { recursive?: boolean; blocks?: boolean } = {}): Promise<FileInfo[]> {
     const r = await this.resolve(path, opts);
     this.d.permissions.check(r.chain, r.paths, caller, r.inode.folder === 1 ? 'r' : null);
-    if (r.inode.folder !== 1) return [this.info(r.inode, r.path)];
+    if (r.inode.folder !== 1) return [this.info(r.inode, r.path, opts.blocks)];
     const out: FileInfo[] = [];
     const walk = async (dir: InodeRow, dirPath: string): Promise<void> => {
       await this.sync.syncChildren(dir, dirPath, this.interval(opts));
       for (const child of this.d.store.children(dir.id)) {
         const childPath = joinPath(dirPath, child.name);
         const at = out.length;
-        out.push(this.info(child, childPath));
+        out.push(this.info(child, childPath, opts.blocks));
         if (opts.recursive && child.folder === 1) {
           await walk(child, childPath);
           // Its children count is known only now that they are loaded.
-          out[at] = this.info(this.d.store.get(child.id) ?? child, childPath);
+          out[at] = this.info(this.d.store.get(child.id) ?? child, childPath, opts.blocks);
         }
       }
     };

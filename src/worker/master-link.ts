@@ -14,6 +14,9 @@ export class MasterLink {
   private registered = false;
   private timer?: NodeJS.Timeout;
   private beating?: Promise<void>;
+  /** Commits wait here while one is on its way, then go together as one call. */
+  private pendingCommits: { blocks: Record<string, number[]>; waiters: Array<() => void> } = { blocks: {}, waiters: [] };
+  private committing = false;
 
   constructor(
     readonly master: RpcClient,
@@ -55,8 +58,32 @@ export class MasterLink {
     }
   }
 
-  /** Reports freshly cached blocks now, not at the next heartbeat. */
-  async commit(blocks: Record<string, number[]>): Promise<void> {
+  /**
+   * Reports freshly cached blocks now, not at the next heartbeat; resolves once the master has
+   * them. Many small files cached at once cost one call per round trip, not one per block.
+   */
+  commit(blocks: Record<string, number[]>): Promise<void> {
+    if (!this.registered) return Promise.resolve();
+    for (const [tier, ids] of Object.entries(blocks)) (this.pendingCommits.blocks[tier] ??= []).push(...ids);
+    return new Promise((resolve) => {
+      this.pendingCommits.waiters.push(resolve);
+      this.sendCommits();
+    });
+  }
+
+  private sendCommits(): void {
+    if (this.committing || this.pendingCommits.waiters.length === 0) return;
+    const { blocks, waiters } = this.pendingCommits;
+    this.pendingCommits = { blocks: {}, waiters: [] };
+    this.committing = true;
+    void this.sendCommit(blocks).finally(() => {
+      this.committing = false;
+      for (const w of waiters) w();
+      this.sendCommits();
+    });
+  }
+
+  private async sendCommit(blocks: Record<string, number[]>): Promise<void> {
     if (!this.registered) return;
     try {
       await this.master.call('POST', '/api/v1/worker/commit', { body: { workerId: this.workerId, blocks } });

@@ -112,7 +112,7 @@ export class ReadHandle {
   /** Reads through the client (remote worker or the UFS). */
   async read(offset: number, size: number): Promise<Buffer> {
     // One stream per handle, however many READs arrive at once before it is open.
-    this.stream ??= this.fs.openFile(this.info.path, { readType: this.readType });
+    this.stream ??= this.fs.openFile(this.info.path, { readType: this.readType, info: this.info });
     const stream = await this.stream;
     const buf = Buffer.allocUnsafe(Math.max(0, Math.min(size, this.info.length - offset)));
     let done = 0;

@@ -128,7 +128,8 @@ export class Vfs {
 
   /** Lists a Strata folder into the metadata cache. */
   private async listInto(path: string): Promise<FileInfo[]> {
-    const infos = await this.fs.listStatus(this.strataPath(path));
+    // With block locations: opening any of these files then needs no master call.
+    const infos = await this.fs.listStatus(this.strataPath(path), { blocks: true });
     for (const info of infos) this.cache.put(joinPath(path, info.name), info);
     this.listed.delete(path);
     this.listed.set(path, infos.length);
@@ -250,6 +251,8 @@ export class Vfs {
     if (known && !known.folder) {
       const read = this.warm.take(known) ?? (await ReadHandle.openWhollyCached(this.fs, known, this.opts.readType));
       if (read) return { kind: 'read', read: this.warm.adopt(read) };
+      // Blocks and locations from a fresh listing: a cold file opens without a master call.
+      if (known.blocks && known.completed) return { kind: 'read', read: this.warm.adopt(await ReadHandle.open(this.fs, known, this.opts.readType)) };
     }
     const info = await this.fs.getStatus(this.strataPath(path), { blocks: true });
     if (info.folder) throw new StrataError('IS_A_DIRECTORY', `${path} is a folder`);

@@ -80,7 +80,7 @@ export class CacheBlockWriter implements BlockWriter {
           `block ${this.block.blockId} has ${this.writtenBytes} of ${this.block.length} bytes written`,
         );
       }
-      await this.fh.datasync();
+      if (!this.block.dir.memoryBacked) await this.fh.datasync();
       await this.fh.close();
       this.state = 'committed';
     } catch (err) {
