@@ -11,7 +11,8 @@ import type { Configuration } from '../common/config/configuration.js';
 import { StrataError } from '../common/errors.js';
 import { createLogger } from '../common/logging.js';
 import { packageRoot } from '../common/native.js';
-import { ensureTokenFile } from '../common/security.js';
+import { ensureTokenFile, identityFrom } from '../common/security.js';
+import { InProcessClient } from '../common/rpc/in-process.js';
 import { MasterProcess } from '../master/master-process.js';
 import { WorkerProcess } from '../worker/worker-process.js';
 import { FileSystem } from '../client/file-system.js';
@@ -160,7 +161,9 @@ export function registerDaemons(program: Command, ctx: () => CliContext): void {
       const master = await MasterProcess.start(conf, createLogger({ name: 'master', logDir }));
       let worker: WorkerProcess;
       try {
-        worker = await WorkerProcess.start(conf, createLogger({ name: 'worker', logDir }));
+        worker = await WorkerProcess.start(conf, createLogger({ name: 'worker', logDir }), {
+          master: new InProcessClient(master.rpcServer, identityFrom(conf)),
+        });
       } catch (err) {
         await master.stop();
         throw err;

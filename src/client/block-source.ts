@@ -109,6 +109,23 @@ export class ShortCircuitReader {
 }
 
 /**
+ * Asks a worker on this host to fill block `index` from the UFS (or join its fill) and answer
+ * once the block's first `until` bytes are in its cache file: where the block starts in that
+ * file. Undefined when the worker cannot cache it or already has it whole.
+ */
+export async function fillLocally(client: RpcClient, file: FileInfo, index: number, until: number): Promise<{ cacheFile: string; offset: number } | undefined> {
+  const block = file.blocks![index]!;
+  const r = await client.call<{ cacheFile?: string; offset?: number; fallback?: boolean; cached?: boolean }>('POST', '/api/v1/fill', {
+    body: {
+      blockId: block.blockId,
+      until,
+      source: { mountId: file.mountId, ufsPath: file.ufsPath, fileLength: file.length, blockSize: file.blockSize, fingerprint: file.fingerprint },
+    },
+  });
+  return r.cacheFile && r.offset !== undefined ? { cacheFile: r.cacheFile, offset: r.offset } : undefined;
+}
+
+/**
  * Reads a range of a block that a worker on this host is filling from the UFS (or starts the
  * fill), straight from its cache file once the bytes are in. Undefined when the worker cannot
  * cache it or already has it whole (then the ordinary paths serve it).
@@ -121,15 +138,8 @@ export async function readFillingLocally(
   length: number,
   into: Buffer,
 ): Promise<number | undefined> {
-  const block = file.blocks![index]!;
-  const r = await client.call<{ cacheFile?: string; offset?: number; fallback?: boolean; cached?: boolean }>('POST', '/api/v1/fill', {
-    body: {
-      blockId: block.blockId,
-      until: offset + length,
-      source: { mountId: file.mountId, ufsPath: file.ufsPath, fileLength: file.length, blockSize: file.blockSize, fingerprint: file.fingerprint },
-    },
-  });
-  if (!r.cacheFile || r.offset === undefined) return undefined;
+  const r = await fillLocally(client, file, index, offset + length);
+  if (!r) return undefined;
   const fh = await open(r.cacheFile, 'r');
   try {
     let done = 0;

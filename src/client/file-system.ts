@@ -113,6 +113,11 @@ export class FileSystem {
   }
 
   /** A reader of cached blocks of a file on a worker on this host (short-circuit), or undefined. */
+  /** The RPC client of a worker. */
+  workerClient(address: WorkerAddress): RpcClient {
+    return this.workers.of(address);
+  }
+
   localWorkerReader(address: WorkerAddress): ShortCircuitReader | undefined {
     if (!isLocalHost(address.host) || !this.conf.getBool('strata.user.short.circuit.enabled')) return undefined;
     return new ShortCircuitReader(this.workers.of(address));

@@ -310,7 +310,7 @@ export class FuseOps {
     const r = f.handle.read;
     const want = Math.max(0, Math.min(size, r.info.length - offset));
     if (want === 0) return Buffer.alloc(0);
-    const local = r.localRange(offset, want);
+    const local = r.localRange(offset, want) ?? (await r.fillingRange(offset, want).catch(() => undefined));
     if (local) {
       const sent = await native().fuseReplyFromFd(this.sessionFd, unique, local.fd, local.offset, want);
       if (sent < 0) throw errno('EIO');

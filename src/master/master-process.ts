@@ -34,6 +34,11 @@ export class MasterProcess {
     },
   ) {}
 
+  /** The API server, for a worker in this same process to call without a socket. */
+  get rpcServer(): HttpServer {
+    return this.parts.rpc;
+  }
+
   static async start(conf: Configuration, logger: Logger): Promise<MasterProcess> {
     const store = new MetaStore(conf.get('strata.master.metastore.dir'));
     const me = currentUser();

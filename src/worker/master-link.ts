@@ -5,7 +5,7 @@
  * full registration, so no delta is lost while the master is away.
  */
 import type { Logger } from '../common/logging.js';
-import { RpcClient } from '../common/rpc/client.js';
+import type { JsonCaller } from '../common/rpc/in-process.js';
 import type { FileInfo, HeartbeatCommand, MountPointInfo, WorkerAddress } from '../common/types.js';
 import type { BlockStore } from './block-store/index.js';
 
@@ -19,7 +19,7 @@ export class MasterLink {
   private committing = false;
 
   constructor(
-    readonly master: RpcClient,
+    readonly master: JsonCaller,
     private readonly store: BlockStore,
     private readonly address: WorkerAddress,
     private readonly logger: Logger,

@@ -2,6 +2,7 @@
  * The worker process: the tiered block store, read-through from the UFS, the data server on
  * the RPC port, /metrics on the web port, and the link to the master.
  */
+import type { JsonCaller } from '../common/rpc/in-process.js';
 import type { Configuration } from '../common/config/configuration.js';
 import { requireSize } from '../common/config/units.js';
 import { StrataError } from '../common/errors.js';
@@ -48,7 +49,8 @@ export class WorkerProcess {
     return this.parts.link.workerId;
   }
 
-  static async start(conf: Configuration, logger: Logger): Promise<WorkerProcess> {
+  /** `master`: how to reach the master when it runs in this process (strata local); else HTTP. */
+  static async start(conf: Configuration, logger: Logger, opts: { master?: JsonCaller } = {}): Promise<WorkerProcess> {
     const tiers = tiersFrom(conf);
     const store = await BlockStore.open({ tiers, indexPath: join(conf.get('strata.worker.index.dir'), 'blocks.db'), logger });
     const identity = identityFrom(conf);
@@ -69,7 +71,7 @@ export class WorkerProcess {
       throw err;
     }
     const address = { host: conf.get('strata.worker.hostname'), rpcPort, webPort };
-    const link = new MasterLink(new RpcClient('master', masterUrl, identity, timeoutMs), store, address, logger);
+    const link = new MasterLink(opts.master ?? new RpcClient('master', masterUrl, identity, timeoutMs), store, address, logger);
     const ufs = new UfsAccess(link);
     const metrics = {
       bytesRead: new Counter({ name: 'strata_worker_bytes_read_total', help: 'Bytes served to readers, by source (cache or ufs)', labelNames: ['source'] as const, registers: [registry] }),

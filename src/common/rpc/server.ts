@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { StrataError, toStrataError } from '../errors.js';
 import type { Logger } from '../logging.js';
+import type { Query } from './client.js';
 
 export const TOKEN_HEADER = 'x-strata-token';
 export const USER_HEADER = 'x-strata-user';
@@ -100,12 +101,48 @@ export class HttpServer {
       if (e.code === 'INTERNAL') this.opts.logger.error({ err, path: url.pathname }, 'request failed');
       if (!res.headersSent) {
         // A request body left unread (a write refused half way) must not leave the connection
-        // to be reused: close it after the answer.
-        if (!req.complete) res.setHeader('connection', 'close');
+        // to be reused: close it after the answer. Until the client stops sending, read and
+        // drop what comes: closing with unread bytes would send a reset that can overtake the
+        // answer, and the client would see a broken connection instead of the error.
+        if (!req.complete) {
+          res.setHeader('connection', 'close');
+          req.resume();
+        }
         sendJson(res, e.httpStatus, e.toJSON());
       }
       else res.destroy(e);
     }
+  }
+
+  /**
+   * Runs a JSON route in this process as if it came over HTTP: arguments and answer go through
+   * JSON, errors are the same StrataErrors. A worker sharing a process with its master
+   * (`strata local`) reports its blocks without a loopback round trip.
+   */
+  async invoke<T>(method: string, path: string, opts: { query?: Query; body?: unknown; user: string; group: string }): Promise<T> {
+    const handler = this.routes.get(`${method} ${path}`);
+    if (!handler) throw new StrataError('NOT_FOUND', `No such API: ${method} ${path}`);
+    const query = new URLSearchParams();
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) query.set(k, String(v));
+    const body: unknown = opts.body === undefined ? {} : JSON.parse(JSON.stringify(opts.body));
+    const streamsOnly = (): never => {
+      throw new StrataError('INTERNAL', `${method} ${path} streams its answer and cannot be called in process`);
+    };
+    const ctx: RequestContext = {
+      get req() {
+        return streamsOnly();
+      },
+      get res() {
+        return streamsOnly();
+      },
+      query,
+      user: opts.user,
+      group: opts.group,
+      json: async <J>() => body as J,
+    };
+    const result = await handler(ctx);
+    if (result === RAW) streamsOnly();
+    return JSON.parse(JSON.stringify(result ?? null)) as T;
   }
 
   async listen(port: number, host: string): Promise<number> {

@@ -12,7 +12,7 @@ import { open as openCb, close as closeCb } from 'node:fs';
 import { promisify } from 'node:util';
 import type { FileSystem } from '../../client/file-system.js';
 import type { FileInStream } from '../../client/file-in-stream.js';
-import type { ShortCircuitReader } from '../../client/block-source.js';
+import { fillLocally, type ShortCircuitReader } from '../../client/block-source.js';
 import { blockIdOf, type FileInfo, type ReadType, type WorkerAddress } from '../../common/types.js';
 import { isLocalHost, addressKey } from '../../client/worker-picker.js';
 
@@ -107,6 +107,26 @@ export class ReadHandle {
       file = loc.cacheFile;
     }
     return file === undefined ? undefined : { fd: this.fds.get(file)!, offset };
+  }
+
+  /**
+   * A range of a cold block that the local worker fills from the UFS: where its bytes are in the
+   * cache file once they are in, so the mount replies from that file and the data never passes
+   * through JavaScript. Undefined when this path does not apply (the stream's paths do).
+   */
+  async fillingRange(offset: number, size: number): Promise<LocalRange | undefined> {
+    const { info } = this;
+    if (this.readType === 'NO_CACHE' || !info.blocks || info.blockSize <= 0 || info.persistenceState !== 'PERSISTED') return undefined;
+    const index = Math.floor(offset / info.blockSize);
+    const block = info.blocks[index];
+    if (!block || block.locations.length > 0 || offset + size > block.offset + block.length) return undefined;
+    const address = await this.fs.picker.home(info.fileId);
+    if (!isLocalHost(address.host)) return undefined;
+    const at = await fillLocally(this.fs.workerClient(address), info, index, offset - block.offset + size);
+    if (!at) return undefined;
+    let fd = this.fds.get(at.cacheFile);
+    if (fd === undefined) this.fds.set(at.cacheFile, (fd = await pOpen(at.cacheFile, 'r')));
+    return { fd, offset: at.offset + offset - block.offset };
   }
 
   /** Reads through the client (remote worker or the UFS). */

@@ -1,7 +1,8 @@
 /**
  * The durable index of committed blocks (SQLite, WAL). A row is written only after the block's
  * bytes are fdatasync'ed, so a row always names bytes that are on disk; bytes without a row are
- * punched out at startup. Last-access times are written in batches, never per read.
+ * punched out at startup. Last-access times are written in batches, never per read; new rows
+ * too, in one transaction per turn of the event loop (a crash loses at most those: cache misses).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -37,6 +38,7 @@ export class BlockIndex {
   private readonly moveStmt;
   private readonly deleteStmt;
   private readonly touchStmt;
+  private pending: IndexRow[] = [];
 
   private constructor(private readonly db: Database.Database) {
     db.pragma('journal_mode = WAL');
@@ -61,6 +63,7 @@ export class BlockIndex {
 
   /** Every row, least recently used first. */
   all(): IndexRow[] {
+    this.flush();
     return this.db
       .prepare(
         `SELECT block_id AS blockId, file_id AS fileId, idx AS "index", block_size AS blockSize,
@@ -71,18 +74,31 @@ export class BlockIndex {
   }
 
   put(row: IndexRow): void {
-    this.insertStmt.run(row);
+    if (this.pending.push(row) === 1) setImmediate(() => this.flush());
+  }
+
+  /** Writes the rows put since the last flush; every other operation flushes first, so order holds. */
+  flush(): void {
+    if (this.pending.length === 0 || !this.db.open) return;
+    const rows = this.pending;
+    this.pending = [];
+    this.db.transaction(() => {
+      for (const row of rows) this.insertStmt.run(row);
+    })();
   }
 
   move(blockId: number, tier: string, dir: string): void {
+    this.flush();
     this.moveStmt.run(tier, dir, blockId);
   }
 
   delete(blockId: number): void {
+    this.flush();
     this.deleteStmt.run(blockId);
   }
 
   deleteMany(blockIds: Iterable<number>): void {
+    this.flush();
     this.db.transaction(() => {
       for (const id of blockIds) this.deleteStmt.run(id);
     })();
@@ -90,12 +106,14 @@ export class BlockIndex {
 
   /** Writes last-access times in one transaction. */
   touchMany(entries: Iterable<[blockId: number, lastAccessMs: number]>): void {
+    this.flush();
     this.db.transaction(() => {
       for (const [id, ms] of entries) this.touchStmt.run(ms, id);
     })();
   }
 
   close(): void {
+    this.flush();
     this.db.close();
   }
 }
