@@ -39,6 +39,7 @@ function hsv(h: number, s: number, v: number): [number, number, number] {
 }
 
 type Shape = (dx: number, dy: number, r: number) => boolean;
+const SHAPE_NAMES = ['disc', 'square', 'triangle', 'cross'];
 const SHAPES: Shape[] = [
   (dx, dy, r) => dx * dx + dy * dy <= r * r, // disc
   (dx, dy, r) => Math.abs(dx) <= r * 0.8 && Math.abs(dy) <= r * 0.8, // square
@@ -81,6 +82,13 @@ export function syntheticImage(classIndex: number, classes: number, size: number
     }
   }
   return { width: size, height: size, data };
+}
+
+const HUE_NAMES = ['red', 'orange', 'yellow', 'lime', 'green', 'spring green', 'cyan', 'azure', 'blue', 'violet', 'magenta', 'rose'];
+
+/** What class `classIndex` looks like, for labels: "triangle on green". */
+export function describeClass(classIndex: number, classes: number): string {
+  return `${SHAPE_NAMES[classIndex % SHAPE_NAMES.length]} on ${HUE_NAMES[Math.round((classIndex / classes) * 12) % 12]}`;
 }
 
 const clamp = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));

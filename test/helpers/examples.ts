@@ -1,0 +1,31 @@
+/** Runs the example programs (compiled into dist/examples/) as child processes, as a user would. */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The compiled examples, next to this compiled helper (dist/test/helpers -> dist/examples). */
+export const DIST_EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+/** The sources (examples/data, examples/*.py, examples/*.sh) in the repository. */
+export const SOURCE_EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
+
+export interface ExampleResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs `command args` with a time limit; resolves with its exit code and output, never rejects. */
+export function runProgram(command: string, args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ExampleResult> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    execFile(command, args, { cwd: opts.cwd, env: opts.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+/** `node dist/examples/<name>.js args`. */
+export function runExample(name: string, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<ExampleResult> {
+  return runProgram(process.execPath, [`${DIST_EXAMPLES}${name}.js`, ...args], opts);
+}
