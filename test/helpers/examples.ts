@@ -29,3 +29,22 @@ export function runProgram(command: string, args: string[], opts: { cwd?: string
 export function runExample(name: string, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<ExampleResult> {
   return runProgram(process.execPath, [`${DIST_EXAMPLES}${name}.js`, ...args], opts);
 }
+
+export interface EpochLine {
+  epoch: number;
+  epochs: number;
+  images: number;
+  seconds: number;
+  imagesPerSecond: number;
+  loss: number;
+  accuracy: number;
+}
+
+/** The "epoch E/N: I images in S s (R images/s), loss L, accuracy A" lines both training examples print. */
+export function epochLines(stdout: string): EpochLine[] {
+  const re = /^epoch (\d+)\/(\d+): (\d+) images in ([\d.]+) s \(([\d.]+) images\/s\), loss ([\d.]+), accuracy ([\d.]+)/gm;
+  return [...stdout.matchAll(re)].map((m) => {
+    const [epoch, epochs, images, seconds, imagesPerSecond, loss, accuracy] = m.slice(1).map(Number) as [number, number, number, number, number, number, number];
+    return { epoch, epochs, images, seconds, imagesPerSecond, loss, accuracy };
+  });
+}
