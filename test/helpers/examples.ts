@@ -48,3 +48,25 @@ export function epochLines(stdout: string): EpochLine[] {
     return { epoch, epochs, images, seconds, imagesPerSecond, loss, accuracy };
   });
 }
+
+export interface Prediction {
+  label: string;
+  score: number;
+}
+
+/**
+ * classify's output for several images: an "<image path>:" line, then "<label> (score = 0.xxxxx)"
+ * lines. Throws on any line in neither form.
+ */
+export function predictionsByImage(stdout: string): Map<string, Prediction[]> {
+  const out = new Map<string, Prediction[]>();
+  let current: Prediction[] | undefined;
+  for (const line of stdout.split('\n').filter(Boolean)) {
+    const header = /^(\S+\.png):$/.exec(line);
+    const prediction = /^(.+) \(score = (\d\.\d{5})\)$/.exec(line);
+    if (header) out.set(header[1]!, (current = []));
+    else if (prediction && current) current.push({ label: prediction[1]!, score: Number(prediction[2]) });
+    else throw new Error(`Not a line of classify's output: ${JSON.stringify(line)}`);
+  }
+  return out;
+}
