@@ -35,7 +35,7 @@ runMain(async () => {
     out: { value: 'file.tgz', default: 'strata-shapes.tgz', help: 'model archive to write' },
     classes: { value: 'k', default: '6', help: 'classes (at least 2)' },
     samples: { value: 'n', default: '300', help: 'training images' },
-    epochs: { value: 'n', default: '2', help: 'passes over them' },
+    epochs: { value: 'n', default: '4', help: 'passes over them' },
     seed: { value: 's', default: '1', help: 'seed of the data and the initial weights' },
   });
   const classes = wholeNumber(flags.classes, 'classes', 2);

@@ -16,8 +16,8 @@ export function buildModel(classes: number, seed: number, inputSide = INPUT_SIDE
   const model = tf.sequential({
     layers: [
       tf.layers.rescaling({ inputShape: [inputSide, inputSide, 3], scale: 1 / 127.5, offset: -1 }),
-      tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init(1) }),
-      tf.layers.conv2d({ filters: 16, kernelSize: 3, activation: 'relu', kernelInitializer: init(2) }),
+      tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init(1) }),
+      tf.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: init(2) }),
       tf.layers.globalAveragePooling2d({}),
       tf.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: init(3) }),
     ],
