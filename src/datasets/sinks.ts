@@ -74,7 +74,12 @@ export function s3Sink(opts: S3SinkOptions): DatasetSink {
       import('@aws-sdk/client-s3'),
     ]);
     const objects = new S3Objects(parseS3Options(options));
-    await objects.headBucket(opts.bucket);
+    try {
+      await objects.headBucket(opts.bucket);
+    } catch (err) {
+      objects.destroy(); // no client (and its sockets) outlives a bucket that cannot be used
+      throw err;
+    }
     return {
       async send(key: string, body: Buffer) {
         try {
