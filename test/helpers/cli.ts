@@ -4,7 +4,7 @@
  * also kills, by PID, any daemon a failed test left running.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -110,7 +110,7 @@ export class CliEnv {
     for (const c of this.children) if (c.exitCode === null) c.kill('SIGKILL');
     // STRATA_TEST_KEEP_LOGS=DIR keeps the daemons' logs for a post-mortem.
     const keep = process.env.STRATA_TEST_KEEP_LOGS;
-    if (keep) cpSync(join(this.workDir, 'logs'), join(keep, basename(this.dir)), { recursive: true, force: true });
+    if (keep && existsSync(join(this.workDir, 'logs'))) cpSync(join(this.workDir, 'logs'), join(keep, basename(this.dir)), { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
     rmSync(this.shm, { recursive: true, force: true });
   }

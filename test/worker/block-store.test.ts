@@ -277,7 +277,7 @@ test('remove punches a hole, and waits for the last lease', async () => {
   assert.equal(s.has(blockIdOf(6, 1)), false, 'hidden at once');
   assert.deepEqual(s.drainChanges().removed.sort((a, b) => a - b), [blockIdOf(6, 0), blockIdOf(6, 1)]);
   assert.deepEqual((await readFile(file)).subarray(BS), d1, 'bytes kept for the lease holder');
-  await assert.rejects(s.createBlock({ fileId: 6, index: 1, blockSize: BS, length: BS }), code('UNAVAILABLE'));
+  await assert.rejects(s.createBlock({ fileId: 6, index: 1, blockSize: BS, length: BS }), code('ALREADY_EXISTS'));
   s.releaseLease(lease.leaseId);
   for (let i = 0; i < 100 && (await exists(file)); i++) await sleep(5);
   assert.equal(await exists(file), false, 'freed at release; the file had no other blocks');

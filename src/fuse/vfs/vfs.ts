@@ -249,7 +249,7 @@ export class Vfs {
     }
     const known = this.cache.get(path);
     if (known && !known.folder) {
-      const read = this.warm.take(known) ?? (await ReadHandle.openWhollyCached(this.fs, known, this.opts.readType));
+      const read = (await this.warm.take(known)) ?? (await ReadHandle.openWhollyCached(this.fs, known, this.opts.readType));
       if (read) return { kind: 'read', read: this.warm.adopt(read) };
       // Blocks and locations from a fresh listing: a cold file opens without a master call.
       if (known.blocks && known.completed) return { kind: 'read', read: this.warm.adopt(await ReadHandle.open(this.fs, known, this.opts.readType)) };
@@ -257,7 +257,7 @@ export class Vfs {
     const info = await this.fs.getStatus(this.strataPath(path), { blocks: true });
     if (info.folder) throw new StrataError('IS_A_DIRECTORY', `${path} is a folder`);
     this.cache.put(path, info);
-    const read = this.warm.take(info) ?? this.warm.adopt(await ReadHandle.open(this.fs, info, this.opts.readType));
+    const read = (await this.warm.take(info)) ?? this.warm.adopt(await ReadHandle.open(this.fs, info, this.opts.readType));
     return { kind: 'read', read };
   }
 

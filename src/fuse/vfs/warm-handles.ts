@@ -40,11 +40,19 @@ export class WarmHandles {
     }
   }
 
-  /** The open handle of this very file, one more reference taken; undefined if none is warm. */
-  take(info: FileInfo, nowMs = Date.now()): ReadHandle | undefined {
+  /**
+   * The open handle of this very file, one more reference taken; undefined if none is warm.
+   * Metadata saying the file is no longer wholly cached (`fs free`, eviction) lets an idle
+   * handle go, so its lease no longer holds the blocks.
+   */
+  async take(info: FileInfo, nowMs = Date.now()): Promise<ReadHandle | undefined> {
     const key = keyOf(info);
     const e = this.entries.get(key);
-    if (!e || nowMs - e.openedAtMs > this.opts.maxAgeMs) return undefined;
+    if (!e) return undefined;
+    if (info.inAlluxioPercentage < 100 || nowMs - e.openedAtMs > this.opts.maxAgeMs) {
+      if (e.refs === 0) await this.closeIdle((x) => x === e);
+      return undefined;
+    }
     if (e.refs++ === 0) {
       e.idleSinceMs = undefined;
       this.idle--;

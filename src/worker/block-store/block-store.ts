@@ -86,14 +86,16 @@ export class BlockStore implements WriterOwner {
     if (state.blocks.has(blockId) || state.writing.has(blockId)) {
       throw new StrataError('ALREADY_EXISTS', `block ${blockId} is already ${state.writing.has(blockId) ? 'being written' : 'cached'}`);
     }
-    if (state.doomed.has(blockId)) {
-      throw new StrataError('UNAVAILABLE', `block ${blockId} is being removed but still leased; retry later`);
-    }
     const start = p.preferTier === undefined ? 0 : state.tiers.findIndex((t) => t.alias === p.preferTier);
     if (start < 0) throw new StrataError('INVALID_ARGUMENT', `no tier ${p.preferTier}`);
     state.writing.add(blockId);
     try {
       return await this.allocator.run(async () => {
+        // Checked in turn, after any drop queued by a lease that just ended.
+        if (state.doomed.has(blockId)) {
+          // Its old bytes stay until the lease ends; meanwhile readers read through, uncached.
+          throw new StrataError('ALREADY_EXISTS', `block ${blockId} was removed but a reader still holds it; it is cached again once released`);
+        }
         const why: string[] = [];
         const levels = state.tiers.slice(start).map((t) => t.level);
         const dir = await this.allocator.place(p.fileId, p.length, levels, p.preferTier ? 'tier-first' : 'free-first', why);
