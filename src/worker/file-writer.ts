@@ -50,7 +50,9 @@ export class FileWriter {
         if (!this.p.ufsPath) throw new StrataError('INVALID_ARGUMENT', `Write type ${this.p.writeType} needs a UFS path`);
         this.ufsOut = await (await this.p.ufs.get(this.p.mountId)).create(this.p.ufsPath);
       }
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+      // A refused write must leave the request alive: the server answers with the error and
+      // drains the rest, where destroying it would reset the connection under the answer.
+      for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
         if (this.ufsOut) await this.ufsOut.write(chunk);
         if (this.caching) await this.cache(chunk);
         this.length += chunk.length;
