@@ -103,6 +103,8 @@ export class FuseMount {
       warmHandles: {
         idleMs: conf.getMs('strata.fuse.open.cache.idle'),
         maxIdle: conf.getInt('strata.fuse.open.cache.max.idle'),
+        maxIdleBytes: conf.getBytes('strata.fuse.open.cache.max.idle.bytes'),
+        maxFileBytes: conf.getBytes('strata.fuse.open.cache.max.file.size'),
         // Reused only well inside the worker's lease timeout.
         maxAgeMs: conf.getMs('strata.worker.shortcircuit.lease.timeout') / 2,
       },

@@ -70,6 +70,8 @@ export const PROPERTY_KEYS: PropertyKey[] = [
   { name: 'strata.fuse.metadata.cache.expiry', type: 'duration', default: '1s', description: 'How long the mount trusts cached metadata.' },
   { name: 'strata.fuse.open.cache.idle', type: 'duration', default: '1min', description: 'How long a wholly cached file stays open (leased) after its last close, so the next open needs no worker round trip (0 turns it off).' },
   { name: 'strata.fuse.open.cache.max.idle', type: 'int', default: '10000', description: 'Most files kept open that way; the least recently used close first.' },
+  { name: 'strata.fuse.open.cache.max.idle.bytes', type: 'size', default: '2GB', description: 'Most bytes of such files kept open (their leases keep them from eviction).' },
+  { name: 'strata.fuse.open.cache.max.file.size', type: 'size', default: '16MB', description: 'Only files up to this size stay open after close; for bigger ones an open\'s round trip is small beside the read.' },
   { name: 'strata.fuse.scratch.dir', type: 'string', default: '${strata.work.dir}/fuse-scratch', description: 'Local space where files written through the mount are staged until closed.' },
   { name: 'strata.security.token', type: 'string', description: 'Cluster token; when set, master and worker refuse requests without it.' },
   { name: 'strata.security.token.file', type: 'string', default: '${strata.work.dir}/token', description: 'File the token is read from when strata.security.token is not set.' },

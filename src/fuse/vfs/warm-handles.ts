@@ -4,7 +4,9 @@
  * the file again — the next epoch of a training job — costs no round trip to the worker.
  * Handles are keyed by the file's identity (id, length, mtime), never by path, so a file
  * replaced under the same name gets a fresh handle. Idle ones are closed after idleMs, the
- * oldest first beyond maxIdle, and none is reused past maxAgeMs (under the worker's lease timeout).
+ * oldest first beyond maxIdle files or maxIdleBytes, and none is reused past maxAgeMs (under the
+ * worker's lease timeout). Only files up to maxFileBytes are kept: for them the round trip is a
+ * large part of a read, and a lease held on a big file would keep much of the cache from eviction.
  */
 import type { FileInfo } from '../../common/types.js';
 import type { ReadHandle } from './read-handle.js';
@@ -12,6 +14,8 @@ import type { ReadHandle } from './read-handle.js';
 export interface WarmHandlesOptions {
   idleMs: number;
   maxIdle: number;
+  maxIdleBytes: number;
+  maxFileBytes: number;
   maxAgeMs: number;
 }
 
@@ -31,6 +35,7 @@ export class WarmHandles {
   private readonly entries = new Map<string, Entry>();
   private readonly keys = new WeakMap<ReadHandle, string>();
   private idle = 0;
+  private idleBytes = 0;
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly opts: WarmHandlesOptions) {
@@ -56,6 +61,7 @@ export class WarmHandles {
     if (e.refs++ === 0) {
       e.idleSinceMs = undefined;
       this.idle--;
+      this.idleBytes -= e.handle.info.length;
     }
     this.entries.delete(key);
     this.entries.set(key, e);
@@ -64,7 +70,7 @@ export class WarmHandles {
 
   /** Keeps a newly opened handle for reuse when it holds the whole file locally; returns it. */
   adopt(handle: ReadHandle, nowMs = Date.now()): ReadHandle {
-    if (this.opts.idleMs <= 0 || !handle.wholeFile) return handle;
+    if (this.opts.idleMs <= 0 || !handle.wholeFile || handle.info.length > this.opts.maxFileBytes) return handle;
     const key = keyOf(handle.info);
     if (this.entries.has(key)) return handle; // a concurrent open won the race; this one closes at release
     this.entries.set(key, { handle, refs: 1, openedAtMs: nowMs });
@@ -80,7 +86,9 @@ export class WarmHandles {
     if (--e.refs === 0) {
       e.idleSinceMs = nowMs;
       this.idle++;
-      if (this.idle > this.opts.maxIdle) await this.closeIdle(() => this.idle > this.opts.maxIdle);
+      this.idleBytes += e.handle.info.length;
+      const over = () => this.idle > this.opts.maxIdle || this.idleBytes > this.opts.maxIdleBytes;
+      if (over()) await this.closeIdle(over);
     }
     return true;
   }
@@ -106,6 +114,7 @@ export class WarmHandles {
       if (e.refs > 0 || !shouldClose(e)) continue;
       this.entries.delete(key);
       this.idle--;
+      this.idleBytes -= e.handle.info.length;
       closing.push(e.handle);
     }
     await Promise.all(closing.map((h) => h.release().catch(() => undefined)));
