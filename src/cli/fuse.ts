@@ -13,6 +13,7 @@ import { createLogger } from '../common/logging.js';
 import { packageRoot } from '../common/native.js';
 import { FuseMount, fuseMounts, prepareMountPoint, unmountPoint } from '../fuse/mount.js';
 import type { CliContext } from './context.js';
+import { collect } from './options.js';
 
 interface MountRecord {
   pid: number;
@@ -73,10 +74,6 @@ function optionsToConf(opts: string[]): Record<string, string> {
     else throw new StrataError('INVALID_ARGUMENT', `Unknown mount option "${o}": known are ${[...Object.keys(map).map((x) => `${x}=`), 'allow_other', 'kernel_cache', 'no_kernel_cache', 'no_passthrough'].join(', ')}`);
   }
   return out;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 async function runForeground(ctx: CliContext, mountPoint: string, strataPath: string, conf: Configuration): Promise<void> {

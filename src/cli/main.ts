@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliContext, extractConfArgs, reportError } from './context.js';
 import { registerAdmin } from './admin.js';
+import { registerBench } from './bench.js';
 import { registerDaemons } from './daemons.js';
 import { registerFuse } from './fuse.js';
 import { registerAttributes } from './fs/attributes.js';
@@ -34,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     registerAdmin(program, ctx);
     registerDaemons(program, ctx);
     registerFuse(program, ctx);
+    registerBench(program, ctx);
     const exitOverrideAll = (c: Command) => {
       c.exitOverride();
       c.commands.forEach(exitOverrideAll);

@@ -2,10 +2,7 @@
 import type { Command } from 'commander';
 import { StrataError } from '../../common/errors.js';
 import type { CliContext } from '../context.js';
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
+import { collect, parseKeyValues } from '../options.js';
 
 export function registerMounts(fs: Command, ctx: () => CliContext): void {
   fs.command('mount')
@@ -26,12 +23,7 @@ export function registerMounts(fs: Command, ctx: () => CliContext): void {
         return;
       }
       if (!ufsUri) throw new StrataError('INVALID_ARGUMENT', 'fs mount needs both a Strata path and a UFS address');
-      const options: Record<string, string> = {};
-      for (const kv of o.option) {
-        const i = kv.indexOf('=');
-        if (i <= 0) throw new StrataError('INVALID_ARGUMENT', `--option "${kv}" is not key=value`);
-        options[kv.slice(0, i)] = kv.slice(i + 1);
-      }
+      const options = parseKeyValues(o.option, '--option');
       await c.fs.mount(path, ufsUri, { readOnly: o.readonly, shared: o.shared, options });
       c.out(`Mounted ${ufsUri} at ${path}`);
     });

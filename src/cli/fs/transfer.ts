@@ -4,10 +4,10 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { StrataError, toStrataError } from '../../common/errors.js';
 import { joinPath } from '../../common/paths.js';
 import type { CliContext } from '../context.js';
+import { progressBar } from '../progress.js';
 import { copyTarget, filesUnder, forEachLimit } from './walk.js';
 
 interface LocalFile {
@@ -31,26 +31,6 @@ async function localTree(src: string, dst: string): Promise<{ files: LocalFile[]
   return { files, dirs };
 }
 
-function progressBar(total: number): { tick(n: number): void; stop(): void } {
-  if (!process.stderr.isTTY || total === 0) return { tick() {}, stop() {} };
-  const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: 'Copying [{bar}] {percentage}% | {value}/{total} MB | {eta_formatted} left', hideCursor: true },
-    cliProgress.Presets.shades_classic,
-  );
-  const mb = (n: number) => Math.round(n / 1e5) / 10;
-  let done = 0;
-  bar.start(mb(total), 0);
-  return {
-    tick(n) {
-      done += n;
-      bar.update(mb(done));
-    },
-    stop() {
-      bar.stop();
-    },
-  };
-}
-
 export function registerTransfer(fs: Command, ctx: () => CliContext): void {
   fs.command('copyFromLocal')
     .alias('put')
@@ -67,7 +47,7 @@ export function registerTransfer(fs: Command, ctx: () => CliContext): void {
       const threads = o.thread ? Number(o.thread) : c.conf.getInt('strata.user.file.copyfromlocal.threads');
       if (!Number.isInteger(threads) || threads < 1) throw new StrataError('INVALID_ARGUMENT', `--thread must be a positive integer, got ${o.thread}`);
       for (const d of dirs) await c.fs.createDirectory(d, { recursive: true, allowExists: true });
-      const bar = progressBar(files.reduce((s, f) => s + f.size, 0));
+      const bar = progressBar(files.reduce((s, f) => s + f.size, 0), 'Copying', 'MB', (n) => Math.round(n / 1e5) / 10);
       try {
         await forEachLimit(files, threads, async (f) => {
           const out = await c.fs.createFile(f.remote, { recursive: true });
