@@ -71,10 +71,11 @@ export class CliEnv {
     return env;
   }
 
-  run(args: string[], opts: { input?: string } = {}): Promise<RunResult> {
+  /** Runs `strata args...`; `env` adds to (or overrides) the environment it runs in. */
+  run(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
     const started = Date.now();
     return new Promise((resolve) => {
-      const child = execFile(STRATA, args, { env: this.childEnv(), maxBuffer: 256 << 20, encoding: 'buffer' }, (err, stdout, stderr) => {
+      const child = execFile(STRATA, args, { env: { ...this.childEnv(), ...opts.env }, maxBuffer: 256 << 20, encoding: 'buffer' }, (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
         resolve({ code, stdout: stdout.toString(), stderr: stderr.toString(), ms: Date.now() - started });
       });
