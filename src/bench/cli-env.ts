@@ -149,7 +149,7 @@ export function mountsUnder(dir: string): string[] {
 }
 
 /** PIDs of the FUSE daemons a work dir's registry lists (see src/cli/fuse.ts). */
-function fuseDaemonPids(workDir: string): number[] {
+export function fuseDaemonPids(workDir: string): number[] {
   const dir = join(workDir, 'fuse');
   try {
     return readdirSync(dir).flatMap((name) => {

@@ -68,6 +68,10 @@ export async function startThrottleProxy(target: { host: string; port: number },
   const server: Server = createServer((client) => {
     stats.connections++;
     const upstream = connect(target.port, target.host);
+    // No Nagle: with it, a response's last small segment waits for the peer's delayed ACK (up to
+    // 40 ms), a stall no real S3 endpoint adds and the latency model does not ask for.
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     open.add(client).add(upstream);
     let firstRequest = true;
     let awaitingRequest = true;

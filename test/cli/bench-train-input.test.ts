@@ -39,6 +39,8 @@ test('a tiny run: all rows, cached epochs off the UFS, MUST_CACHE kept out of th
   const strata = (epoch: number) => res.rows.find((x) => x.mode === 'Strata mount' && x.epoch === epoch)!;
   assert.ok(strata(1).ufsRequests! >= 60, `the cold epoch made ${strata(1).ufsRequests} UFS requests for 60 files`);
   assert.equal(strata(2).ufsRequests, 0, 'a cached epoch went to the UFS');
+  const cpu = strata(1).daemonCpuSeconds!;
+  assert.ok(cpu.masterWorker > 0 && cpu.fuse > 0, `Strata's CPU during the cold epoch: ${JSON.stringify(cpu)}`);
   for (const row of res.rows.filter((x) => x.mode === 'S3 SDK')) assert.ok(row.ufsRequests! >= 60);
   // Over a 20 ms round trip, 4 readers can fetch at most 200 files/s.
   assert.ok(strata(1).imagesPerS < 4 / 0.02, `cold epoch at ${strata(1).imagesPerS} images/s: the proxy's latency was not paid`);

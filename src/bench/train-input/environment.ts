@@ -1,7 +1,7 @@
 /**
  * Everything one run reads from, started for the run and removed after it, in this order:
  * an s3rver on 127.0.0.1 (random port, temporary folder) holding the dataset, the throttling
- * proxy in front of it when asked, a copy of the same dataset on local disk, and a Strata cluster
+ * proxy in front of it when asked (a process of its own), a copy of the same dataset on local disk, and a Strata cluster
  * (`strata local start`, own work dir, ports and MEM tier) with the bucket prefix mounted at
  * /training-data through the proxy and that folder mounted with FUSE. The FUSE daemon writes
  * with MUST_CACHE, as a training job's intermediate files would be written.
@@ -10,9 +10,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateDataset, localSink, s3Sink, type DatasetSink } from '../../datasets/generate.js';
-import { CliEnv, type RunResult } from '../cli-env.js';
+import { CliEnv, fuseDaemonPids, type RunResult } from '../cli-env.js';
 import { S3RVER_KEY, startS3rver, type S3Server } from '../s3rver.js';
-import { startThrottleProxy, type ThrottleProxy } from '../throttle-proxy.js';
+import { spawnThrottleProxy, type ProxyProcess } from '../throttle-proxy-process.js';
 import type { DatasetLocation } from './dataset-location.js';
 import type { TrainInputOptions } from './options.js';
 import type { RunHooks } from './run.js';
@@ -32,8 +32,10 @@ export interface TrainInputEnvironment {
   /** The same files through Strata's FUSE mount. */
   mount: DatasetLocation & { kind: 'folder' };
   s3: S3Server;
-  proxy?: ThrottleProxy;
+  proxy?: ProxyProcess;
   cluster: CliEnv;
+  /** Strata's processes: master and worker (one `local` process), and the FUSE daemon. */
+  daemons: { masterWorker: number; fuse: number };
   close(): Promise<void>;
 }
 
@@ -60,8 +62,8 @@ export async function startEnvironment(opts: TrainInputOptions, hooks: RunHooks)
     const s3 = await startS3rver();
     undo.push(() => s3.stop());
     await s3.createBucket(BUCKET);
-    const proxy = opts.slowUfs ? await startThrottleProxy({ host: '127.0.0.1', port: s3.port }, opts.slowUfs) : undefined;
-    if (proxy) undo.push(() => proxy.close());
+    const proxy = opts.slowUfs ? await spawnThrottleProxy({ host: '127.0.0.1', port: s3.port }, opts.slowUfs) : undefined;
+    if (proxy) undo.push(() => proxy.stop());
     const ufsEndpoint = proxy?.endpoint ?? s3.endpoint;
 
     const localRoot = mkdtempSync(join(opts.localParent, 'strata-train-input-'));
@@ -90,6 +92,9 @@ export async function startEnvironment(opts: TrainInputOptions, hooks: RunHooks)
     const mountPoint = join(cluster.dir, 'mnt');
     must(await cluster.run(['fuse', 'mount', mountPoint, STRATA_DIR, '--conf', 'strata.user.file.writetype.default=MUST_CACHE']), 'strata fuse mount');
     log(`Strata: ${STRATA_DIR} = s3://${BUCKET}/${PREFIX} via ${ufsEndpoint}, FUSE-mounted at ${mountPoint}`);
+    const masterWorker = cluster.localPid();
+    const [fuse] = fuseDaemonPids(cluster.workDir);
+    if (!masterWorker || !fuse) throw new Error(`cannot find Strata's processes (local ${masterWorker}, FUSE ${fuse})`);
 
     return {
       files,
@@ -100,6 +105,7 @@ export async function startEnvironment(opts: TrainInputOptions, hooks: RunHooks)
       s3,
       proxy,
       cluster,
+      daemons: { masterWorker, fuse },
       close,
     };
   } catch (err) {

@@ -23,6 +23,8 @@ export interface EpochRow {
   /** Requests and bytes that passed the proxy during the epoch (with --slow-ufs). */
   ufsRequests?: number;
   ufsBytes?: number;
+  /** CPU seconds Strata's processes used during the epoch (idle ones use a little: heartbeats). */
+  daemonCpuSeconds?: { masterWorker: number; fuse: number };
 }
 
 export interface Goal {

@@ -10,6 +10,7 @@ import { cpus, release } from 'node:os';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canDropPageCache, dropPageCache } from '../page-cache.js';
+import { cpuSeconds } from '../process-cpu.js';
 import type { DatasetLocation } from './dataset-location.js';
 import { startEnvironment, BUCKET, PREFIX, STRATA_DIR, type TrainInputEnvironment } from './environment.js';
 import { epochOrder } from './epoch-order.js';
@@ -17,6 +18,12 @@ import { checkMustCache } from './must-cache-check.js';
 import type { TrainInputOptions } from './options.js';
 import { ReaderPool } from './reader-pool.js';
 import { MODES, goals, ufsCeilingMBps, type EpochRow, type TrainInputResults } from './results.js';
+
+function daemonCpu(env: TrainInputEnvironment): { masterWorker: number; fuse: number } | undefined {
+  const masterWorker = cpuSeconds(env.daemons.masterWorker);
+  const fuse = cpuSeconds(env.daemons.fuse);
+  return masterWorker === undefined || fuse === undefined ? undefined : { masterWorker, fuse };
+}
 
 /** Relative paths of the files under `root`/`sub`, depth first. */
 async function walk(root: string, sub: string): Promise<string[]> {
@@ -80,9 +87,11 @@ export async function runTrainInput(opts: TrainInputOptions, hooks: RunHooks): P
     const rows: EpochRow[] = [];
     const timed = async (mode: string, epoch: number, source: string, pool: ReaderPool, order: number[], dropFirst: boolean) => {
       if (dropFirst && dropping) await dropPageCache();
-      const before = env.proxy?.stats();
+      const before = await env.proxy?.stats();
+      const cpuBefore = daemonCpu(env);
       const t = await pool.epoch(order);
-      const after = env.proxy?.stats();
+      const cpuAfter = daemonCpu(env);
+      const after = await env.proxy?.stats();
       if (t.files !== env.files.length || t.bytes !== env.bytes) {
         throw new Error(`${mode}, epoch ${epoch}: read ${t.files} files and ${t.bytes} bytes, expected ${env.files.length} and ${env.bytes}`);
       }
@@ -95,9 +104,14 @@ export async function runTrainInput(opts: TrainInputOptions, hooks: RunHooks): P
         imagesPerS: t.files / t.seconds,
         ufsRequests: before && after ? after.requests - before.requests : undefined,
         ufsBytes: before && after ? after.bytesDown - before.bytesDown : undefined,
+        daemonCpuSeconds: cpuBefore && cpuAfter ? { masterWorker: cpuAfter.masterWorker - cpuBefore.masterWorker, fuse: cpuAfter.fuse - cpuBefore.fuse } : undefined,
       };
       rows.push(row);
-      log(`${mode}, epoch ${epoch} (${source}): ${row.seconds.toFixed(2)} s, ${row.mbPerS.toFixed(1)} MB/s, ${row.imagesPerS.toFixed(0)} images/s${row.ufsRequests === undefined ? '' : `, ${row.ufsRequests} UFS requests`}`);
+      const cpu = row.daemonCpuSeconds;
+      log(
+        `${mode}, epoch ${epoch} (${source}): ${row.seconds.toFixed(2)} s, ${row.mbPerS.toFixed(1)} MB/s, ${row.imagesPerS.toFixed(0)} images/s` +
+          `${row.ufsRequests === undefined ? '' : `, ${row.ufsRequests} UFS requests`}${cpu ? `, Strata CPU ${cpu.masterWorker.toFixed(2)} s master+worker, ${cpu.fuse.toFixed(2)} s FUSE` : ''}`,
+      );
     };
     for (let epoch = 1; epoch <= opts.epochs; epoch++) {
       const order = epochOrder(env.files.length, opts.seed, epoch);
