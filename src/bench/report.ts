@@ -25,10 +25,15 @@ export function printTable(title: string, rows: Row[], baseline: string): void {
   }
 }
 
-export function writeResults(name: string, data: unknown): string {
+/** bench/results/NAME-<date>.json, its folder made. */
+export function resultsPath(name: string): string {
   const dir = join(packageRoot(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  return join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+}
+
+export function writeResults(name: string, data: unknown): string {
+  const file = resultsPath(name);
   writeFileSync(file, JSON.stringify(data, null, 2));
   return file;
 }

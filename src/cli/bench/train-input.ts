@@ -3,7 +3,7 @@
  * order each epoch, P parallel readers, optional decode) from local disk, from the bucket with
  * the plain SDK, and through Strata's FUSE mount (epoch 1 cold, later epochs cached), on an S3
  * server, proxy and cluster it starts for the run; checks that MUST_CACHE intermediate files stay
- * out of the bucket; prints a table and writes JSON (and markdown when asked).
+ * out of the bucket; prints a table and writes it as JSON and markdown.
  * --conf key=value pairs go to the cluster it starts, so a property can be tried out here.
  */
 import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { parseAssignments } from '../../common/config/configuration.js';
 import { requireSize } from '../../common/config/units.js';
 import { StrataError } from '../../common/errors.js';
 import { checkSpec } from '../../datasets/generate.js';
-import { writeResults } from '../../bench/report.js';
+import { resultsPath } from '../../bench/report.js';
 import { parseSlowUfs } from '../../bench/slow-ufs.js';
 import { DEFAULTS, type TrainInputOptions } from '../../bench/train-input/options.js';
 import { runTrainInput } from '../../bench/train-input/run.js';
@@ -96,7 +96,7 @@ export function registerTrainInputCommand(bench: Command, ctx: () => CliContext)
     .option('--slow-ufs <spec>', 'a throttling proxy in front of the S3 server, e.g. latency=20ms,bandwidth=100MB/s')
     .option('--seed <s>', 'seed of the dataset and of the shuffles', String(DEFAULTS.seed))
     .option('--json <path>', 'results file (default bench/results/train-input-<date>.json)')
-    .option('--markdown <path>', 'also write the table as markdown here')
+    .option('--markdown <path>', 'the table as markdown (default: the JSON file\'s path with .md)')
     .option('--local-dir <folder>', 'where the local-disk copy of the dataset goes (default: the temporary folder)')
     .action(async (o: TrainInputFlags) => {
       const c = ctx();
@@ -111,12 +111,11 @@ export function registerTrainInputCommand(bench: Command, ctx: () => CliContext)
         bar.stop();
       }
       c.out(`\n${textTable(results)}`);
-      if (json) writeFileSync(json, JSON.stringify(results, null, 2));
-      c.out(`\nresults: ${json ?? writeResults('train-input', results)}`);
-      if (markdown) {
-        writeFileSync(markdown, markdownTable(results));
-        c.out(`markdown: ${markdown}`);
-      }
+      const jsonFile = json ?? resultsPath('train-input');
+      const markdownFile = markdown ?? jsonFile.replace(/(\.json)?$/, '.md');
+      writeFileSync(jsonFile, JSON.stringify(results, null, 2));
+      writeFileSync(markdownFile, markdownTable(results));
+      c.out(`\nresults: ${jsonFile}\nmarkdown: ${markdownFile}`);
       if (!results.mustCache.passed) {
         c.err(`MUST_CACHE check failed: ${results.mustCache.detail}`);
         process.exitCode = 1;
