@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export type DatasetLocation = { kind: 'folder'; root: string } | { kind: 's3'; endpoint: string; bucket: string; prefix: string };
+export type FolderLocation = { kind: 'folder'; root: string };
+export type DatasetLocation = FolderLocation | { kind: 's3'; endpoint: string; bucket: string; prefix: string };
 
 export interface FileReader {
   /** The whole file. */
@@ -29,8 +30,4 @@ export async function openReader(location: DatasetLocation): Promise<FileReader>
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
     },
   };
-}
-
-export function describeLocation(location: DatasetLocation): string {
-  return location.kind === 'folder' ? location.root : `s3://${location.bucket}/${location.prefix} at ${location.endpoint}`;
 }

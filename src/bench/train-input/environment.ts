@@ -13,7 +13,7 @@ import { generateDataset, localSink, s3Sink, type DatasetSink } from '../../data
 import { CliEnv, fuseDaemonPids, type RunResult } from '../cli-env.js';
 import { S3RVER_KEY, startS3rver, type S3Server } from '../s3rver.js';
 import { spawnThrottleProxy, type ProxyProcess } from '../throttle-proxy-process.js';
-import type { DatasetLocation } from './dataset-location.js';
+import type { DatasetLocation, FolderLocation } from './dataset-location.js';
 import type { TrainInputOptions } from './options.js';
 import type { RunHooks } from './run.js';
 
@@ -26,11 +26,11 @@ export interface TrainInputEnvironment {
   /** The dataset's files, relative to its root (train/class-NN/NNNNN.png). */
   files: string[];
   bytes: number;
-  localDisk: DatasetLocation;
+  localDisk: FolderLocation;
   /** The bucket read with the plain SDK, through the proxy when there is one. */
   sdk: DatasetLocation;
   /** The same files through Strata's FUSE mount. */
-  mount: DatasetLocation & { kind: 'folder' };
+  mount: FolderLocation;
   s3: S3Server;
   proxy?: ProxyProcess;
   cluster: CliEnv;

@@ -51,11 +51,11 @@ async function listThroughMount(env: TrainInputEnvironment): Promise<{ seconds: 
 }
 
 /** The same bytes through the mount as on local disk, for a spread of files. */
-async function compareSample(env: TrainInputEnvironment, local: DatasetLocation & { kind: 'folder' }): Promise<void> {
+async function compareSample(env: TrainInputEnvironment): Promise<void> {
   const step = Math.max(1, Math.floor(env.files.length / 16));
   for (let i = 0; i < env.files.length; i += step) {
     const rel = env.files[i]!;
-    const [a, b] = await Promise.all([readFile(join(env.mount.root, rel)), readFile(join(local.root, rel))]);
+    const [a, b] = await Promise.all([readFile(join(env.mount.root, rel)), readFile(join(env.localDisk.root, rel))]);
     if (!a.equals(b)) throw new Error(`${rel} reads differently through the mount (${a.length} bytes) than from local disk (${b.length} bytes)`);
   }
 }
@@ -120,7 +120,7 @@ export async function runTrainInput(opts: TrainInputOptions, hooks: RunHooks): P
       await timed(MODES.sdk, epoch, 'UFS', sdk, order, true);
       await timed(MODES.strata, epoch, epoch === 1 ? 'UFS (cold)' : 'Strata cache', strata, order, true);
     }
-    await compareSample(env, env.localDisk as DatasetLocation & { kind: 'folder' });
+    await compareSample(env);
     const mustCache = await checkMustCache({ mountPoint: env.mount.root, strataDir: STRATA_DIR, cluster: env.cluster, s3: env.s3, bucket: BUCKET, prefix: PREFIX, fileBytes: opts.imageBytes });
     log(`MUST_CACHE check: ${mustCache.passed ? 'passed' : 'FAILED'}: ${mustCache.detail}`);
 
