@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CliEnv } from '../test/helpers/cli.js';
 import { sh } from '../test/helpers/fuse.js';
+import { dropPageCache } from '../src/bench/page-cache.js';
 import { median, writeResults } from './report.js';
 
 const SIZE_MB = Number(process.env.STRATA_BENCH_MB ?? 1024);
@@ -25,21 +26,15 @@ async function must(cmd: string): Promise<string> {
   return r.stdout;
 }
 
-async function dropCaches(): Promise<void> {
-  await sh('sync; echo 3 > /proc/sys/vm/drop_caches');
-  // The VM returns freed memory to its host lazily; give it a moment (see BENCHMARKS.md).
-  await new Promise((r) => setTimeout(r, 1500));
-}
-
 async function timed(cmd: string, bytes: number): Promise<number> {
-  await dropCaches();
+  await dropPageCache();
   const t0 = process.hrtime.bigint();
   await must(cmd);
   return bytes / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e6;
 }
 
 async function fio(file: string, jobs: number): Promise<number> {
-  await dropCaches();
+  await dropPageCache();
   const out = await must(`fio --name=seq --rw=read --bs=1M --numjobs=${jobs} --filename=${file} --size=${SIZE_MB}M --ioengine=psync --group_reporting --output-format=json`);
   return (JSON.parse(out) as { jobs: Array<{ read: { bw_bytes: number } }> }).jobs[0]!.read.bw_bytes / 1e6;
 }

@@ -3,7 +3,6 @@
  * cleanup() unmounts (forcing, then lazily) and stops everything even when a test failed.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliEnv } from './cli.js';
 
@@ -29,12 +28,7 @@ export class FuseEnv {
   }
 
   async cleanup(): Promise<void> {
-    await this.env.run(['fuse', 'umount', '-f', this.mnt]).catch(() => undefined);
-    // Anything a failed test left mounted under this environment's folder.
-    for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
-      const target = line.split(' ')[1];
-      if (target?.startsWith(`${this.env.dir}/`)) await new Promise((r) => execFile('umount', ['-l', target], r));
-    }
+    await this.env.unmountAll();
     await this.env.run(['local', 'stop']);
     await this.env.cleanup();
   }

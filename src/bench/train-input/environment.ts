@@ -1,0 +1,115 @@
+/**
+ * Everything one run reads from, started for the run and removed after it, in this order:
+ * an s3rver on 127.0.0.1 (random port, temporary folder) holding the dataset, the throttling
+ * proxy in front of it when asked (a process of its own), a copy of the same dataset on local disk, and a Strata cluster
+ * (`strata local start`, own work dir, ports and MEM tier) with the bucket prefix mounted at
+ * /training-data through the proxy and that folder mounted with FUSE. The FUSE daemon writes
+ * with MUST_CACHE, as a training job's intermediate files would be written.
+ * close() undoes whatever was started, in reverse, also after a failed start.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateDataset, localSink, s3Sink, type DatasetSink } from '../../datasets/generate.js';
+import { CliEnv, fuseDaemonPids, type RunResult } from '../cli-env.js';
+import { S3RVER_KEY, startS3rver, type S3Server } from '../s3rver.js';
+import { spawnThrottleProxy, type ProxyProcess } from '../throttle-proxy-process.js';
+import type { DatasetLocation, FolderLocation } from './dataset-location.js';
+import type { TrainInputOptions } from './options.js';
+import type { RunHooks } from './run.js';
+
+export const BUCKET = 'strata-bench';
+/** Keys are imagefolder/train/class-NN/NNNNN.png. */
+export const PREFIX = 'imagefolder';
+export const STRATA_DIR = '/training-data';
+
+export interface TrainInputEnvironment {
+  /** The dataset's files, relative to its root (train/class-NN/NNNNN.png). */
+  files: string[];
+  bytes: number;
+  localDisk: FolderLocation;
+  /** The bucket read with the plain SDK, through the proxy when there is one. */
+  sdk: DatasetLocation;
+  /** The same files through Strata's FUSE mount. */
+  mount: FolderLocation;
+  s3: S3Server;
+  proxy?: ProxyProcess;
+  cluster: CliEnv;
+  /** Strata's processes: master and worker (one `local` process), and the FUSE daemon. */
+  daemons: { masterWorker: number; fuse: number };
+  close(): Promise<void>;
+}
+
+/** Every put goes to all sinks: the same bytes to the bucket and to local disk. */
+function teeSink(...sinks: DatasetSink[]): DatasetSink {
+  return {
+    put: async (relPath, data) => void (await Promise.all(sinks.map((s) => s.put(relPath, data)))),
+    close: async () => void (await Promise.all(sinks.map((s) => s.close?.()))),
+  };
+}
+
+function must(r: RunResult, what: string): RunResult {
+  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+  return r;
+}
+
+export async function startEnvironment(opts: TrainInputOptions, hooks: RunHooks): Promise<TrainInputEnvironment> {
+  const log = hooks.log;
+  const undo: Array<() => Promise<void>> = [];
+  const close = async (): Promise<void> => {
+    for (const step of undo.reverse()) await step().catch((err: unknown) => log(`cleanup: ${(err as Error).message}`));
+  };
+  try {
+    const s3 = await startS3rver();
+    undo.push(() => s3.stop());
+    await s3.createBucket(BUCKET);
+    const proxy = opts.slowUfs ? await spawnThrottleProxy({ host: '127.0.0.1', port: s3.port }, opts.slowUfs) : undefined;
+    if (proxy) undo.push(() => proxy.stop());
+    const ufsEndpoint = proxy?.endpoint ?? s3.endpoint;
+
+    const localRoot = mkdtempSync(join(opts.localParent, 'strata-train-input-'));
+    undo.push(async () => rmSync(localRoot, { recursive: true, force: true }));
+    const started = performance.now();
+    // Straight to the server, not through the proxy: the bucket is filled before the run.
+    const bucketSink = s3Sink({ bucket: BUCKET, prefix: PREFIX, endpoint: s3.endpoint, accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_KEY, pathStyle: true });
+    const spec = { format: 'imagefolder', count: opts.count, imageBytes: opts.imageBytes, classes: opts.classes, seed: opts.seed } as const;
+    const { files, bytes } = await generateDataset(spec, teeSink(localSink(localRoot), bucketSink), () => hooks.datasetProgress?.());
+    log(`dataset: ${files.length} files, ${(bytes / 1e6).toFixed(1)} MB, in s3://${BUCKET}/${PREFIX} and ${localRoot} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+
+    const cluster = await CliEnv.create({
+      // Room for the dataset and the intermediate files, so nothing is evicted between epochs.
+      'strata.worker.tieredstore.level0.dirs.quota': `${Math.ceil((bytes * 1.5) / 2 ** 20) + 256}MB`,
+      'strata.user.rpc.timeout': '30s',
+      ...opts.clusterConf,
+    });
+    undo.push(async () => {
+      await cluster.unmountAll();
+      await cluster.run(['local', 'stop']);
+      await cluster.cleanup();
+    });
+    must(await cluster.run(['local', 'start']), 'strata local start');
+    const mountOptions = Object.entries(s3.options({ 's3.endpoint': ufsEndpoint })).flatMap(([k, v]) => ['--option', `${k}=${v}`]);
+    must(await cluster.run(['fs', 'mount', STRATA_DIR, `s3://${BUCKET}/${PREFIX}`, ...mountOptions]), 'strata fs mount');
+    const mountPoint = join(cluster.dir, 'mnt');
+    must(await cluster.run(['fuse', 'mount', mountPoint, STRATA_DIR, '--conf', 'strata.user.file.writetype.default=MUST_CACHE']), 'strata fuse mount');
+    log(`Strata: ${STRATA_DIR} = s3://${BUCKET}/${PREFIX} via ${ufsEndpoint}, FUSE-mounted at ${mountPoint}`);
+    const masterWorker = cluster.localPid();
+    const [fuse] = fuseDaemonPids(cluster.workDir);
+    if (!masterWorker || !fuse) throw new Error(`cannot find Strata's processes (local ${masterWorker}, FUSE ${fuse})`);
+
+    return {
+      files,
+      bytes,
+      localDisk: { kind: 'folder', root: localRoot },
+      sdk: { kind: 's3', endpoint: ufsEndpoint, bucket: BUCKET, prefix: PREFIX },
+      mount: { kind: 'folder', root: mountPoint },
+      s3,
+      proxy,
+      cluster,
+      daemons: { masterWorker, fuse },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

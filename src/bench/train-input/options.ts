@@ -1,0 +1,32 @@
+/** What one run of the training-input benchmark does; the CLI and bench/train-input.ts fill it. */
+import type { SlowUfs } from '../slow-ufs.js';
+
+export interface TrainInputOptions {
+  /** Images in the dataset (ImageFolder PNG files). */
+  count: number;
+  /** Bytes of one image file. */
+  imageBytes: number;
+  classes: number;
+  /** Parallel readers (DataLoader num_workers, tf.data num_parallel_calls). */
+  readers: number;
+  epochs: number;
+  /** Decode each image (PNG) after reading it, as the input pipeline would. */
+  decode: boolean;
+  /** A throttling proxy in front of the S3 server, for the mount and the SDK alike. */
+  slowUfs?: SlowUfs;
+  /** Seeds the dataset's bytes and each epoch's shuffle. */
+  seed: number;
+  /** Folder under which the local-disk copy of the dataset is made (and removed). */
+  localParent: string;
+  /** Extra properties for the Strata cluster (its site file), from --conf. */
+  clusterConf: Record<string, string>;
+}
+
+export const DEFAULTS = {
+  count: 2000,
+  imageBytes: 100 * 1024,
+  classes: 10,
+  readers: 8,
+  epochs: 3,
+  seed: 1,
+} as const;

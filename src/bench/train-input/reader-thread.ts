@@ -1,0 +1,58 @@
+/**
+ * One reader of a training input pipeline, in its own thread: a DataLoader worker or a tf.data
+ * map call. Per epoch it takes the next index of the shared shuffled order until none is left,
+ * reads that whole file and, when asked, decodes it; then it reports what it read.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openReader, type DatasetLocation } from './dataset-location.js';
+
+export interface ReaderThreadData {
+  location: DatasetLocation;
+  files: string[];
+  decode: boolean;
+}
+
+export type ToReader = { type: 'epoch'; order: Int32Array; next: Int32Array };
+export type FromReader = { type: 'ready' } | { type: 'done'; bytes: number; files: number; pixels: number } | { type: 'error'; message: string };
+
+const data = workerData as ReaderThreadData;
+const port = parentPort!;
+const post = (m: FromReader) => port.postMessage(m);
+
+async function epoch(order: Int32Array, next: Int32Array, read: (rel: string) => Promise<Buffer>, decode?: (buf: Buffer) => number): Promise<void> {
+  let bytes = 0;
+  let files = 0;
+  let pixels = 0;
+  let rel = '';
+  try {
+    for (let i = Atomics.add(next, 0, 1); i < order.length; i = Atomics.add(next, 0, 1)) {
+      rel = data.files[order[i]!]!;
+      const buf = await read(rel);
+      bytes += buf.length;
+      files++;
+      if (decode) pixels += decode(buf);
+    }
+    post({ type: 'done', bytes, files, pixels });
+  } catch (err) {
+    post({ type: 'error', message: `${rel}: ${(err as Error).message}` });
+  }
+}
+
+try {
+  const reader = await openReader(data.location);
+  const decode = data.decode ? await loadDecoder() : undefined;
+  // The pool ends the thread with terminate(), which closes its sockets too.
+  port.on('message', (m: ToReader) => void epoch(m.order, m.next, (rel) => reader.read(rel), decode));
+  post({ type: 'ready' });
+} catch (err) {
+  post({ type: 'error', message: (err as Error).message });
+}
+
+/** Decodes an image (PNG to RGB, as the pipeline would before augmenting) and returns its pixel count. */
+async function loadDecoder(): Promise<(buf: Buffer) => number> {
+  const { decodeImage } = await import('../../datasets/images.js');
+  return (buf) => {
+    const img = decodeImage(buf);
+    return img.width * img.height;
+  };
+}

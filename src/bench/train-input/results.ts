@@ -1,0 +1,97 @@
+/**
+ * What a run measured, as saved to JSON: one row per timed epoch, the goals of the issue worked
+ * out from the rows' medians, and the MUST_CACHE check. MB = 10^6 bytes throughout.
+ */
+import { median } from '../report.js';
+import type { MustCacheResult } from './must-cache-check.js';
+
+export const MODES = {
+  localDisk: 'local disk',
+  localWarm: 'local disk, warm page cache',
+  sdk: 'S3 SDK',
+  strata: 'Strata mount',
+} as const;
+
+export interface EpochRow {
+  mode: string;
+  epoch: number;
+  /** Where the bytes came from: disk, page cache, UFS (cold), Strata's cache (cached). */
+  source: string;
+  seconds: number;
+  mbPerS: number;
+  imagesPerS: number;
+  /** Requests and bytes that passed the proxy during the epoch (with --slow-ufs). */
+  ufsRequests?: number;
+  ufsBytes?: number;
+  /** CPU seconds Strata's processes used during the epoch (idle ones use a little: heartbeats). */
+  daemonCpuSeconds?: { masterWorker: number; fuse: number };
+}
+
+export interface Goal {
+  goal: string;
+  value?: number;
+  target: string;
+  met?: boolean;
+  note?: string;
+}
+
+export interface TrainInputResults {
+  date: string;
+  host: { cpus: number; kernel: string; node: string };
+  options: Record<string, unknown>;
+  dataset: { format: 'imagefolder'; files: number; bytes: number; meanFileBytes: number };
+  pageCache: string;
+  slowUfs?: { latencyMs: number; bytesPerSecond: number; ceilingMBps: number };
+  listing: { seconds: number; files: number };
+  rows: EpochRow[];
+  goals: Goal[];
+  mustCache: MustCacheResult;
+}
+
+/**
+ * The most a UFS reader pool can move: the bandwidth cap, or — when each of P readers has one
+ * request in flight — P files per round trip, whichever is lower.
+ */
+export function ufsCeilingMBps(slow: { latencyMs: number; bytesPerSecond: number }, readers: number, meanFileBytes: number): number {
+  const byLatency = slow.latencyMs > 0 ? (readers * meanFileBytes) / (slow.latencyMs / 1000) : Infinity;
+  return Math.min(slow.bytesPerSecond, byLatency) / 1e6;
+}
+
+const med = (rows: EpochRow[], pick: (r: EpochRow) => boolean, value: (r: EpochRow) => number): number | undefined => {
+  const xs = rows.filter(pick).map(value);
+  return xs.length ? median(xs) : undefined;
+};
+
+export const localDiskSeconds = (rows: EpochRow[]) => med(rows, (r) => r.mode === MODES.localDisk, (r) => r.seconds);
+export const sdkMBps = (rows: EpochRow[]) => med(rows, (r) => r.mode === MODES.sdk, (r) => r.mbPerS);
+export const strataCold = (rows: EpochRow[]) => rows.find((r) => r.mode === MODES.strata && r.epoch === 1);
+
+export function goals(rows: EpochRow[], slow: TrainInputResults['slowUfs'], mustCache: MustCacheResult): Goal[] {
+  const disk = localDiskSeconds(rows);
+  const cached = med(rows, (r) => r.mode === MODES.strata && r.epoch > 1, (r) => r.seconds);
+  const warm = med(rows, (r) => r.mode === MODES.localWarm, (r) => r.seconds);
+  const cold = strataCold(rows);
+  const sdk = sdkMBps(rows);
+  const out: Goal[] = [];
+  const ratio = cached !== undefined && disk ? cached / disk : undefined;
+  out.push({
+    goal: 'cached epochs through the mount vs local disk (time)',
+    value: ratio,
+    target: '<= 1.2',
+    met: ratio === undefined ? undefined : ratio <= 1.2,
+    note: warm && cached !== undefined ? `${(cached / warm).toFixed(2)}x a warm-page-cache local epoch` : undefined,
+  });
+  if (slow && Number.isFinite(slow.bytesPerSecond) && cold) {
+    const v = (cold.mbPerS * 1e6) / slow.bytesPerSecond;
+    out.push({
+      goal: 'epoch 1 through the mount vs the UFS bandwidth',
+      value: v,
+      target: '>= 0.9',
+      met: v >= 0.9,
+      note: `ceiling for one request per reader in flight: ${slow.ceilingMBps.toFixed(1)} MB/s (${((slow.ceilingMBps * 1e6) / slow.bytesPerSecond).toFixed(2)}x the bandwidth)`,
+    });
+  }
+  if (cold && sdk) out.push({ goal: 'epoch 1 through the mount vs the plain SDK (same readers, same UFS)', value: cold.mbPerS / sdk, target: 'near 1', note: 'information' });
+  out.push({ goal: 'MUST_CACHE intermediate files never reach the UFS', target: 'no key in the bucket', met: mustCache.passed, note: mustCache.detail });
+  return out;
+}

@@ -1,0 +1,145 @@
+/**
+ * One run of the training-input benchmark. After the environment is up and the dataset listed
+ * through the mount (timed on its own: a DataLoader's ImageFolder walks the tree before training),
+ * each epoch reads every file once in that epoch's shuffled order, by P reader threads, from:
+ * local disk (page cache dropped when root may), local disk again with the page cache warm, the
+ * bucket with the plain SDK, and the Strata mount (epoch 1 cold, later epochs cached). Modes run
+ * side by side, epoch by epoch, so that the machine's drift hits them all alike.
+ */
+import { cpus, release } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { canDropPageCache, dropPageCache } from '../page-cache.js';
+import { cpuSeconds } from '../process-cpu.js';
+import type { DatasetLocation } from './dataset-location.js';
+import { startEnvironment, BUCKET, PREFIX, STRATA_DIR, type TrainInputEnvironment } from './environment.js';
+import { epochOrder } from './epoch-order.js';
+import { checkMustCache } from './must-cache-check.js';
+import type { TrainInputOptions } from './options.js';
+import { ReaderPool } from './reader-pool.js';
+import { MODES, goals, ufsCeilingMBps, type EpochRow, type TrainInputResults } from './results.js';
+
+function daemonCpu(env: TrainInputEnvironment): { masterWorker: number; fuse: number } | undefined {
+  const masterWorker = cpuSeconds(env.daemons.masterWorker);
+  const fuse = cpuSeconds(env.daemons.fuse);
+  return masterWorker === undefined || fuse === undefined ? undefined : { masterWorker, fuse };
+}
+
+/** Relative paths of the files under `root`/`sub`, depth first. */
+async function walk(root: string, sub: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(join(root, sub), { withFileTypes: true })) {
+    const rel = `${sub}/${e.name}`;
+    if (e.isDirectory()) out.push(...(await walk(root, rel)));
+    else out.push(rel);
+  }
+  return out;
+}
+
+/** Lists the dataset through the mount, from its top folders, and checks it is all there. */
+async function listThroughMount(env: TrainInputEnvironment): Promise<{ seconds: number; files: number }> {
+  const tops = [...new Set(env.files.map((f) => f.split('/')[0]!))];
+  const t0 = performance.now();
+  const listed = (await Promise.all(tops.map((t) => walk(env.mount.root, t)))).flat();
+  const seconds = (performance.now() - t0) / 1000;
+  const want = new Set(env.files);
+  const missing = env.files.length - listed.filter((f) => want.has(f)).length;
+  if (missing > 0 || listed.length !== env.files.length) {
+    throw new Error(`the mount lists ${listed.length} files where the dataset has ${env.files.length} (${missing} missing)`);
+  }
+  return { seconds, files: listed.length };
+}
+
+/** The same bytes through the mount as on local disk, for a spread of files. */
+async function compareSample(env: TrainInputEnvironment): Promise<void> {
+  const step = Math.max(1, Math.floor(env.files.length / 16));
+  for (let i = 0; i < env.files.length; i += step) {
+    const rel = env.files[i]!;
+    const [a, b] = await Promise.all([readFile(join(env.mount.root, rel)), readFile(join(env.localDisk.root, rel))]);
+    if (!a.equals(b)) throw new Error(`${rel} reads differently through the mount (${a.length} bytes) than from local disk (${b.length} bytes)`);
+  }
+}
+
+export interface RunHooks {
+  log(line: string): void;
+  /** Called once per image generated. */
+  datasetProgress?(): void;
+}
+
+export async function runTrainInput(opts: TrainInputOptions, hooks: RunHooks): Promise<TrainInputResults> {
+  const log = hooks.log;
+  const env = await startEnvironment(opts, hooks);
+  const pools: ReaderPool[] = [];
+  try {
+    const listing = await listThroughMount(env);
+    log(`listed ${listing.files} files through the mount in ${listing.seconds.toFixed(2)} s`);
+    const start = async (loc: DatasetLocation) => {
+      const pool = await ReaderPool.start(loc, env.files, opts.readers, opts.decode);
+      pools.push(pool);
+      return pool;
+    };
+    const local = await start(env.localDisk);
+    const sdk = await start(env.sdk);
+    const strata = await start(env.mount);
+    const dropping = canDropPageCache();
+    if (!dropping) log('not root: the page cache cannot be dropped, so "local disk" epochs may read memory');
+
+    const rows: EpochRow[] = [];
+    const timed = async (mode: string, epoch: number, source: string, pool: ReaderPool, order: number[], dropFirst: boolean) => {
+      if (dropFirst && dropping) await dropPageCache();
+      const before = await env.proxy?.stats();
+      const cpuBefore = daemonCpu(env);
+      const t = await pool.epoch(order);
+      const cpuAfter = daemonCpu(env);
+      const after = await env.proxy?.stats();
+      if (t.files !== env.files.length || t.bytes !== env.bytes) {
+        throw new Error(`${mode}, epoch ${epoch}: read ${t.files} files and ${t.bytes} bytes, expected ${env.files.length} and ${env.bytes}`);
+      }
+      const row: EpochRow = {
+        mode,
+        epoch,
+        source,
+        seconds: t.seconds,
+        mbPerS: t.bytes / t.seconds / 1e6,
+        imagesPerS: t.files / t.seconds,
+        ufsRequests: before && after ? after.requests - before.requests : undefined,
+        ufsBytes: before && after ? after.bytesDown - before.bytesDown : undefined,
+        daemonCpuSeconds: cpuBefore && cpuAfter ? { masterWorker: cpuAfter.masterWorker - cpuBefore.masterWorker, fuse: cpuAfter.fuse - cpuBefore.fuse } : undefined,
+      };
+      rows.push(row);
+      const cpu = row.daemonCpuSeconds;
+      log(
+        `${mode}, epoch ${epoch} (${source}): ${row.seconds.toFixed(2)} s, ${row.mbPerS.toFixed(1)} MB/s, ${row.imagesPerS.toFixed(0)} images/s` +
+          `${row.ufsRequests === undefined ? '' : `, ${row.ufsRequests} UFS requests`}${cpu ? `, Strata CPU ${cpu.masterWorker.toFixed(2)} s master+worker, ${cpu.fuse.toFixed(2)} s FUSE` : ''}`,
+      );
+    };
+    for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+      const order = epochOrder(env.files.length, opts.seed, epoch);
+      await timed(MODES.localDisk, epoch, dropping ? 'disk' : 'disk or page cache', local, order, true);
+      await timed(MODES.localWarm, epoch, 'page cache', local, order, false);
+      await timed(MODES.sdk, epoch, 'UFS', sdk, order, true);
+      await timed(MODES.strata, epoch, epoch === 1 ? 'UFS (cold)' : 'Strata cache', strata, order, true);
+    }
+    await compareSample(env);
+    const mustCache = await checkMustCache({ mountPoint: env.mount.root, strataDir: STRATA_DIR, cluster: env.cluster, s3: env.s3, bucket: BUCKET, prefix: PREFIX, fileBytes: opts.imageBytes });
+    log(`MUST_CACHE check: ${mustCache.passed ? 'passed' : 'FAILED'}: ${mustCache.detail}`);
+
+    const meanFileBytes = env.bytes / env.files.length;
+    const slowUfs = opts.slowUfs && { ...opts.slowUfs, ceilingMBps: ufsCeilingMBps(opts.slowUfs, opts.readers, meanFileBytes) };
+    return {
+      date: new Date().toISOString(),
+      host: { cpus: cpus().length, kernel: release(), node: process.version },
+      options: { count: opts.count, imageBytes: opts.imageBytes, classes: opts.classes, readers: opts.readers, epochs: opts.epochs, decode: opts.decode, seed: opts.seed, clusterConf: opts.clusterConf },
+      dataset: { format: 'imagefolder', files: env.files.length, bytes: env.bytes, meanFileBytes },
+      pageCache: dropping ? 'dropped before each epoch but the warm one' : 'not dropped (needs root)',
+      slowUfs,
+      listing,
+      rows,
+      goals: goals(rows, slowUfs, mustCache),
+      mustCache,
+    };
+  } finally {
+    await Promise.all(pools.map((p) => p.close()));
+    await env.close();
+  }
+}

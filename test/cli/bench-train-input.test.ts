@@ -1,0 +1,76 @@
+/**
+ * strata bench train-input through the real command at a tiny size, with the throttling proxy:
+ * every mode and epoch has a row with positive numbers, cached epochs never reach the UFS, the
+ * MUST_CACHE check passed, the markdown table is written, and nothing stays mounted. Bad flags
+ * are refused with exit code 2 before anything starts.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CliEnv, mountsUnder } from '../helpers/cli.js';
+import type { TrainInputResults } from '../../src/bench/train-input/results.js';
+
+let env: CliEnv;
+before(async () => {
+  env = await CliEnv.create();
+});
+after(async () => {
+  await env?.cleanup();
+});
+
+test('a tiny run: all rows, cached epochs off the UFS, MUST_CACHE kept out of the bucket', async () => {
+  // Everything the run makes for itself (s3rver's folder, the cluster, the local copy) goes under
+  // its TMPDIR, so that what it leaves behind, mounted or not, shows there.
+  const scratch = join(env.dir, 'scratch');
+  mkdirSync(scratch);
+  const json = join(env.dir, 'results.json');
+  const md = join(env.dir, 'results.md');
+  const r = await env.run(['bench', 'train-input', '--count', '60', '--size', '20KB', '--classes', '3', '--readers', '4', '--epochs', '2', '--slow-ufs', 'latency=20ms,bandwidth=100MB/s', '--json', json, '--markdown', md], { env: { TMPDIR: scratch } });
+  assert.equal(r.code, 0, r.stderr);
+  const res = JSON.parse(readFileSync(json, 'utf8')) as TrainInputResults;
+
+  assert.equal(res.dataset.files, 60);
+  const modes = ['local disk', 'local disk, warm page cache', 'S3 SDK', 'Strata mount'];
+  assert.deepEqual(res.rows.map((x) => `${x.mode}/${x.epoch}`), [1, 2].flatMap((e) => modes.map((m) => `${m}/${e}`)));
+  for (const row of res.rows) {
+    for (const k of ['seconds', 'mbPerS', 'imagesPerS'] as const) assert.ok(row[k] > 0, `${row.mode} epoch ${row.epoch}: ${k} = ${row[k]}`);
+  }
+  const strata = (epoch: number) => res.rows.find((x) => x.mode === 'Strata mount' && x.epoch === epoch)!;
+  assert.ok(strata(1).ufsRequests! >= 60, `the cold epoch made ${strata(1).ufsRequests} UFS requests for 60 files`);
+  assert.equal(strata(2).ufsRequests, 0, 'a cached epoch went to the UFS');
+  const cpu = strata(1).daemonCpuSeconds!;
+  assert.ok(cpu.masterWorker > 0 && cpu.fuse > 0, `Strata's CPU during the cold epoch: ${JSON.stringify(cpu)}`);
+  for (const row of res.rows.filter((x) => x.mode === 'S3 SDK')) assert.ok(row.ufsRequests! >= 60);
+  // Over a 20 ms round trip, 4 readers can fetch at most 200 files/s.
+  assert.ok(strata(1).imagesPerS < 4 / 0.02, `cold epoch at ${strata(1).imagesPerS} images/s: the proxy's latency was not paid`);
+
+  assert.equal(res.mustCache.passed, true, res.mustCache.detail);
+  assert.equal(res.mustCache.keysInBucket, 0);
+  assert.equal(res.mustCache.notPersisted, res.mustCache.filesWritten);
+  assert.ok(res.mustCache.datasetKeys > 0);
+  const goals = res.goals.map((g) => g.goal);
+  assert.ok(goals.some((g) => g.startsWith('cached epochs')) && goals.some((g) => g.startsWith('epoch 1 through the mount vs the UFS bandwidth')), goals.join('; '));
+  for (const g of res.goals.filter((x) => x.value !== undefined)) assert.ok(g.value! > 0, g.goal);
+
+  assert.match(r.stdout, /^Strata mount +2 +Strata cache /m);
+  const markdown = readFileSync(md, 'utf8');
+  assert.match(markdown, /^\| mode \| epoch \| read from \|/m);
+  assert.match(markdown, /^\| MUST_CACHE intermediates \|.*\| passed \|$/m);
+  assert.deepEqual(mountsUnder(env.dir), [], 'the run left a mount behind');
+  assert.deepEqual(readdirSync(scratch), [], 'the run left files behind');
+});
+
+test('bad flags are refused, naming the flag, before anything starts', async () => {
+  for (const [args, names] of [
+    [['--slow-ufs', 'bandwidth=fast'], 'bandwidth'],
+    [['--readers', '0'], '--readers'],
+    [['--size', 'big'], '--size'],
+    [['--epochs', 'two'], '--epochs'],
+    [['--json', join(env.dir, 'no-such-folder', 'r.json')], '--json'],
+  ] as const) {
+    const r = await env.run(['bench', 'train-input', ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.ok(r.stderr.includes(names), `${args.join(' ')}: ${r.stderr}`);
+  }
+});
