@@ -13,13 +13,18 @@ export class MetadataCache {
   constructor(private readonly opts: { expiryMs: number; maxEntries: number }) {}
 
   get(path: string): FileInfo | undefined {
+    return this.entry(path)?.info;
+  }
+
+  /** The cached metadata and when it was fetched. */
+  entry(path: string): { info: FileInfo; at: number } | undefined {
     const e = this.entries.get(path);
     if (!e) return undefined;
     if (Date.now() - e.at > this.opts.expiryMs) {
       this.entries.delete(path);
       return undefined;
     }
-    return e.info;
+    return e;
   }
 
   put(path: string, info: FileInfo): void {

@@ -31,6 +31,8 @@ export class ReadHandle {
   private readonly fds = new Map<string, number>();
   /** The single cache file holding the whole file, when there is one. */
   wholeFile?: { cacheFile: string; fd: number };
+  /** Blocks this handle had the local worker fill from the UFS. */
+  readonly filled = new Set<number>();
   /** Told once the handle is closed (the FUSE edge drops its passthrough backing id). */
   private readonly closeHooks: Array<() => void> = [];
 
@@ -124,6 +126,7 @@ export class ReadHandle {
     if (!isLocalHost(address.host)) return undefined;
     const at = await fillLocally(this.fs.workerClient(address), info, index, offset - block.offset + size);
     if (!at) return undefined;
+    this.filled.add(index);
     let fd = this.fds.get(at.cacheFile);
     if (fd === undefined) this.fds.set(at.cacheFile, (fd = await pOpen(at.cacheFile, 'r')));
     return { fd, offset: at.offset + offset - block.offset };

@@ -247,9 +247,10 @@ export class Vfs {
       stagedNow.refs++;
       return { kind: 'write', staged: stagedNow };
     }
-    const known = this.cache.get(path);
+    const entry = this.cache.entry(path);
+    const known = entry?.info;
     if (known && !known.folder) {
-      const read = (await this.warm.take(known)) ?? (await ReadHandle.openWhollyCached(this.fs, known, this.opts.readType));
+      const read = (await this.warm.take(known, entry.at)) ?? (await ReadHandle.openWhollyCached(this.fs, known, this.opts.readType));
       if (read) return { kind: 'read', read: this.warm.adopt(read) };
       // Blocks and locations from a fresh listing: a cold file opens without a master call.
       if (known.blocks && known.completed) return { kind: 'read', read: this.warm.adopt(await ReadHandle.open(this.fs, known, this.opts.readType)) };
@@ -263,7 +264,18 @@ export class Vfs {
 
   /** The last close of a read: a wholly cached file stays open a while for the next open. */
   async releaseRead(h: ReadHandle): Promise<void> {
-    if (!(await this.warm.release(h))) await h.release();
+    if (await this.warm.release(h)) return;
+    await h.release();
+    // A small file this handle read cold is cached whole now: lease it in the background, so
+    // that the next epoch's first open is already warm.
+    const blocks = h.info.blocks?.length ?? 0;
+    if (blocks > 0 && h.filled.size === blocks && this.warm.wants(h.info)) void this.warmUp(h.info);
+  }
+
+  private async warmUp(info: FileInfo): Promise<void> {
+    const cached = { ...info, inAlluxioPercentage: 100 };
+    const h = await ReadHandle.openWhollyCached(this.fs, cached, this.opts.readType).catch(() => undefined);
+    if (h && !(await this.warm.adoptIdle(h))) await h.release();
   }
 
   /** Closes what the mount keeps open between opens (at unmount). */

@@ -47,14 +47,15 @@ export class WarmHandles {
 
   /**
    * The open handle of this very file, one more reference taken; undefined if none is warm.
-   * Metadata saying the file is no longer wholly cached (`fs free`, eviction) lets an idle
-   * handle go, so its lease no longer holds the blocks.
+   * Metadata fetched after the handle's lease saying the file is no longer wholly cached
+   * (`fs free`) lets an idle handle go, so its lease no longer holds the blocks.
    */
-  async take(info: FileInfo, nowMs = Date.now()): Promise<ReadHandle | undefined> {
+  async take(info: FileInfo, infoAtMs = Date.now(), nowMs = Date.now()): Promise<ReadHandle | undefined> {
     const key = keyOf(info);
     const e = this.entries.get(key);
     if (!e) return undefined;
-    if (info.inAlluxioPercentage < 100 || nowMs - e.openedAtMs > this.opts.maxAgeMs) {
+    const freed = info.inAlluxioPercentage < 100 && infoAtMs >= e.openedAtMs;
+    if (freed || nowMs - e.openedAtMs > this.opts.maxAgeMs) {
       if (e.refs === 0) await this.closeIdle((x) => x === e);
       return undefined;
     }
@@ -70,12 +71,30 @@ export class WarmHandles {
 
   /** Keeps a newly opened handle for reuse when it holds the whole file locally; returns it. */
   adopt(handle: ReadHandle, nowMs = Date.now()): ReadHandle {
-    if (this.opts.idleMs <= 0 || !handle.wholeFile || handle.info.length > this.opts.maxFileBytes) return handle;
+    // Not kept: not whole locally, too big, or a concurrent open's handle is kept already.
+    if (!handle.wholeFile || !this.wants(handle.info)) return handle;
     const key = keyOf(handle.info);
-    if (this.entries.has(key)) return handle; // a concurrent open won the race; this one closes at release
     this.entries.set(key, { handle, refs: 1, openedAtMs: nowMs });
     this.keys.set(handle, key);
     return handle;
+  }
+
+  /** Whether a handle on this file would be kept. */
+  wants(info: FileInfo): boolean {
+    return this.opts.idleMs > 0 && info.length <= this.opts.maxFileBytes && !this.entries.has(keyOf(info));
+  }
+
+  /** Keeps a handle no one has open yet (leased ahead of its next open); false if it is not kept. */
+  async adoptIdle(handle: ReadHandle, nowMs = Date.now()): Promise<boolean> {
+    if (!handle.wholeFile || !this.wants(handle.info)) return false;
+    const key = keyOf(handle.info);
+    this.entries.set(key, { handle, refs: 0, openedAtMs: nowMs, idleSinceMs: nowMs });
+    this.keys.set(handle, key);
+    this.idle++;
+    this.idleBytes += handle.info.length;
+    const over = () => this.idle > this.opts.maxIdle || this.idleBytes > this.opts.maxIdleBytes;
+    if (over()) await this.closeIdle(over);
+    return true;
   }
 
   /** Drops one reference. False when the handle is not kept here: the caller closes it. */
