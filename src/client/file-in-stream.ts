@@ -176,7 +176,8 @@ export class FileInStream {
     } catch (err) {
       const retryable = StrataError.isCode(err, 'UNAVAILABLE') || (StrataError.isCode(err, 'NOT_FOUND') && loc !== undefined);
       if (!retryable || attempt >= 3) throw err;
-      if (StrataError.isCode(err, 'UNAVAILABLE')) this.d.picker.markDead(address);
+      // A worker that answered is alive, whatever it said (its UFS may be down).
+      if (StrataError.isCode(err, 'UNAVAILABLE') && !(err as StrataError).remote) this.d.picker.markDead(address);
       // The block moved or its worker died: ask the master where things are now.
       const fresh = await this.d.refresh();
       if (fresh.fileId !== this.info.fileId || fresh.length !== this.info.length) {

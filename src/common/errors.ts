@@ -25,12 +25,15 @@ export type ErrorCode = keyof typeof ErrorCodes;
 
 export class StrataError extends Error {
   override readonly name = 'StrataError';
+  /** Sent by the server that was called (it is up), rather than met on the way to it. */
+  readonly remote: boolean;
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; remote?: boolean },
   ) {
     super(message, options);
+    this.remote = options?.remote ?? false;
   }
 
   get httpStatus(): number {

@@ -40,7 +40,7 @@ async function errorFrom(res: Dispatcher.ResponseData, what: string): Promise<St
   const text = await res.body.text().catch(() => '');
   try {
     const body = JSON.parse(text) as { code?: string; message?: string };
-    if (isErrorCode(body.code)) return new StrataError(body.code, body.message ?? what);
+    if (isErrorCode(body.code)) return new StrataError(body.code, body.message ?? what, { remote: true });
   } catch {
     // Not a Strata error body.
   }
