@@ -83,10 +83,10 @@ export class CliEnv {
     });
   }
 
-  /** Starts a foreground daemon (strata master / strata worker ...) with extra --conf pairs. */
-  spawnDaemon(args: string[], conf: Record<string, string | number> = {}): ChildProcess {
+  /** Starts a foreground daemon (strata master / strata worker ...) with extra --conf pairs; `env` as for run(). */
+  spawnDaemon(args: string[], conf: Record<string, string | number> = {}, env: NodeJS.ProcessEnv = {}): ChildProcess {
     const confArgs = Object.entries(conf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]);
-    const child = spawn(STRATA, [...args, ...confArgs], { env: this.childEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(STRATA, [...args, ...confArgs], { env: { ...this.childEnv(), ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     this.children.push(child);
     return child;
   }

@@ -1,8 +1,8 @@
 /**
  * strata bench train-input through the real command at a tiny size, with the throttling proxy:
  * every mode and epoch has a row with positive numbers, cached epochs never reach the UFS, the
- * MUST_CACHE check passed, the markdown table is written, and nothing stays mounted. Bad flags
- * are refused with exit code 2 before anything starts.
+ * MUST_CACHE check passed, the markdown table is written, and nothing stays mounted, also when
+ * the run is interrupted. Bad flags are refused with exit code 2 before anything starts.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +19,7 @@ after(async () => {
   await env?.cleanup();
 });
 
-test('a tiny run: all rows, cached epochs off the UFS, MUST_CACHE kept out of the bucket', async () => {
+test('a tiny run: all rows, cached epochs off the UFS, MUST_CACHE kept out of the bucket', { timeout: 180_000 }, async () => {
   // Everything the run makes for itself (s3rver's folder, the cluster, the local copy) goes under
   // its TMPDIR, so that what it leaves behind, mounted or not, shows there.
   const scratch = join(env.dir, 'scratch');
@@ -57,6 +57,29 @@ test('a tiny run: all rows, cached epochs off the UFS, MUST_CACHE kept out of th
   const markdown = readFileSync(md, 'utf8');
   assert.match(markdown, /^\| mode \| epoch \| read from \|/m);
   assert.match(markdown, /^\| MUST_CACHE intermediates \|.*\| passed \|$/m);
+  assert.deepEqual(mountsUnder(env.dir), [], 'the run left a mount behind');
+  assert.deepEqual(readdirSync(scratch), [], 'the run left files behind');
+});
+
+test('interrupted (SIGINT) once the mount is up, it unmounts and removes what it started', { timeout: 120_000 }, async () => {
+  const scratch = join(env.dir, 'scratch-interrupted');
+  mkdirSync(scratch);
+  const child = env.spawnDaemon(['bench', 'train-input', '--count', '60', '--size', '20KB', '--classes', '3', '--slow-ufs', 'latency=20ms'], {}, { TMPDIR: scratch });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (/FUSE-mounted at/.test(stderr)) resolve();
+    });
+    void exited.then(() => reject(new Error(`the run ended before its mount was up: ${stderr}`)));
+  });
+  assert.equal(mountsUnder(scratch).length, 1, 'the mount is up');
+  child.kill('SIGINT');
+  const code = await exited;
+  // Processes it failed to stop would hold the pipe open and keep this test waiting.
+  child.stderr!.destroy();
+  assert.equal(code, 130, stderr);
   assert.deepEqual(mountsUnder(env.dir), [], 'the run left a mount behind');
   assert.deepEqual(readdirSync(scratch), [], 'the run left files behind');
 });

@@ -5,7 +5,8 @@
  * (`strata local start`, own work dir, ports and MEM tier) with the bucket prefix mounted at
  * /training-data through the proxy and that folder mounted with FUSE. The FUSE daemon writes
  * with MUST_CACHE, as a training job's intermediate files would be written.
- * close() undoes whatever was started, in reverse, also after a failed start.
+ * close() undoes whatever was started, in reverse, also after a failed start; so does SIGINT or
+ * SIGTERM during the run, before the process exits.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,9 +56,18 @@ function must(r: RunResult, what: string): RunResult {
 export async function startEnvironment(opts: TrainInputOptions, hooks: RunHooks): Promise<TrainInputEnvironment> {
   const log = hooks.log;
   const undo: Array<() => Promise<void>> = [];
-  const close = async (): Promise<void> => {
-    for (const step of undo.reverse()) await step().catch((err: unknown) => log(`cleanup: ${(err as Error).message}`));
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      for (const step of undo.reverse()) await step().catch((err: unknown) => log(`cleanup: ${(err as Error).message}`));
+    })());
+  // Interrupted (Ctrl-C, kill): a plain exit would skip the cleanup and leave a dead mount.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log(`${signal}: stopping what this run started`);
+    void close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     const s3 = await startS3rver();
     undo.push(() => s3.stop());
