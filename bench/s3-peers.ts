@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopChild } from '../src/bench/stop-child.js';
 
 export interface S3Target {
   endpoint: string;
@@ -61,13 +62,7 @@ async function foregroundMount(name: string, argv: string[], env: NodeJS.Process
     async stop() {
       if (isMounted(dir)) spawnSync('fusermount', ['-u', dir]);
       if (isMounted(dir)) spawnSync('fusermount', ['-uz', dir]);
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopChild(child, 5000);
       rmSync(work, { recursive: true, force: true });
     },
   };

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { freePort } from './cli-env.js';
+import { stopChild } from './stop-child.js';
 
 export const S3RVER_KEY = 'S3RVER';
 
@@ -96,13 +97,7 @@ export async function startS3rver(): Promise<S3Server> {
     async stop() {
       client.destroy();
       process.removeListener('exit', killOnExit);
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopChild(child, 3000);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -113,14 +113,15 @@ export class FileSystem {
   }
 
   /** A reader of cached blocks of a file on a worker on this host (short-circuit), or undefined. */
-  /** The RPC client of a worker. */
-  workerClient(address: WorkerAddress): RpcClient {
+  /** A worker on this host whose cache files this client may read itself (short-circuit). */
+  localWorkerClient(address: WorkerAddress): RpcClient | undefined {
+    if (!isLocalHost(address.host) || !this.conf.getBool('strata.user.short.circuit.enabled')) return undefined;
     return this.workers.of(address);
   }
 
   localWorkerReader(address: WorkerAddress): ShortCircuitReader | undefined {
-    if (!isLocalHost(address.host) || !this.conf.getBool('strata.user.short.circuit.enabled')) return undefined;
-    return new ShortCircuitReader(this.workers.of(address));
+    const client = this.localWorkerClient(address);
+    return client && new ShortCircuitReader(client);
   }
 
   async delete(path: string, opts: { recursive?: boolean; alluxioOnly?: boolean } = {}): Promise<void> {

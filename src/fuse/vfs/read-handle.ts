@@ -122,9 +122,9 @@ export class ReadHandle {
     const index = Math.floor(offset / info.blockSize);
     const block = info.blocks[index];
     if (!block || block.locations.length > 0 || offset + size > block.offset + block.length) return undefined;
-    const address = await this.fs.picker.home(info.fileId);
-    if (!isLocalHost(address.host)) return undefined;
-    const at = await fillLocally(this.fs.workerClient(address), info, index, offset - block.offset + size);
+    const worker = this.fs.localWorkerClient(await this.fs.picker.home(info.fileId));
+    if (!worker) return undefined;
+    const at = await fillLocally(worker, info, index, offset - block.offset + size);
     if (!at) return undefined;
     this.filled.add(index);
     let fd = this.fds.get(at.cacheFile);

@@ -250,10 +250,13 @@ export class Vfs {
     const entry = this.cache.entry(path);
     const known = entry?.info;
     if (known && !known.folder) {
-      const read = (await this.warm.take(known, entry.at)) ?? (await ReadHandle.openWhollyCached(this.fs, known, this.opts.readType));
-      if (read) return { kind: 'read', read: this.warm.adopt(read) };
-      // Blocks and locations from a fresh listing: a cold file opens without a master call.
-      if (known.blocks && known.completed) return { kind: 'read', read: this.warm.adopt(await ReadHandle.open(this.fs, known, this.opts.readType)) };
+      const warm = await this.warm.take(known, entry.at);
+      if (warm) return { kind: 'read', read: warm };
+      const opened =
+        (await ReadHandle.openWhollyCached(this.fs, known, this.opts.readType)) ??
+        // Blocks and locations from a fresh listing: a cold file opens without a master call.
+        (known.blocks && known.completed ? await ReadHandle.open(this.fs, known, this.opts.readType) : undefined);
+      if (opened) return { kind: 'read', read: this.warm.adopt(opened) };
     }
     const info = await this.fs.getStatus(this.strataPath(path), { blocks: true });
     if (info.folder) throw new StrataError('IS_A_DIRECTORY', `${path} is a folder`);
