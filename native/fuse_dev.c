@@ -151,35 +151,223 @@ static napi_value unmount_point(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// ---- the request reader ----
+// ---- handles whose READs are answered here ----
+
+// A read handle the kernel knows by `fh`, wholly held by one local file: its READs are answered
+// by the reader thread that reads them, never reaching JavaScript. `refs` counts READs being
+// answered, so that unserving (at RELEASE, before the descriptor closes) waits for them.
+typedef struct served_ {
+  int fuse_fd;
+  uint64_t fh;
+  int file_fd;
+  int64_t length;
+  int refs;
+  bool closing;
+  struct served_ *next;
+} served_t;
+
+#define SERVED_BUCKETS 1024
+static served_t *served[SERVED_BUCKETS];
+static pthread_mutex_t served_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t served_idle = PTHREAD_COND_INITIALIZER;
+
+static served_t **served_slot(int fuse_fd, uint64_t fh) {
+  served_t **p = &served[(fh ^ (uint64_t)fuse_fd * 0x9E3779B97F4A7C15ull) % SERVED_BUCKETS];
+  while (*p && !((*p)->fuse_fd == fuse_fd && (*p)->fh == fh)) p = &(*p)->next;
+  return p;
+}
+
+static served_t *served_acquire(int fuse_fd, uint64_t fh) {
+  pthread_mutex_lock(&served_lock);
+  served_t *s = *served_slot(fuse_fd, fh);
+  if (s && s->closing) s = NULL;
+  if (s) s->refs++;
+  pthread_mutex_unlock(&served_lock);
+  return s;
+}
+
+static void served_release(served_t *s) {
+  pthread_mutex_lock(&served_lock);
+  if (--s->refs == 0 && s->closing) pthread_cond_broadcast(&served_idle);
+  pthread_mutex_unlock(&served_lock);
+}
+
+// serveFromFd(fuseFd, fh, fileFd, length)
+static napi_value serve_from_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  served_t *s = calloc(1, sizeof *s);
+  s->fuse_fd = arg_i32(env, argv[0]);
+  bool lossless;
+  napi_get_value_bigint_uint64(env, argv[1], &s->fh, &lossless);
+  s->file_fd = arg_i32(env, argv[2]);
+  s->length = arg_i64(env, argv[3]);
+  pthread_mutex_lock(&served_lock);
+  served_t **p = served_slot(s->fuse_fd, s->fh);
+  if (*p) {
+    free(s);
+  } else {
+    *p = s;
+  }
+  pthread_mutex_unlock(&served_lock);
+  return NULL;
+}
+
+// unserve(fuseFd, fh): returns once no READ of the handle is being answered.
+static napi_value unserve(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int fuse_fd = arg_i32(env, argv[0]);
+  uint64_t fh;
+  bool lossless;
+  napi_get_value_bigint_uint64(env, argv[1], &fh, &lossless);
+  pthread_mutex_lock(&served_lock);
+  served_t **p = served_slot(fuse_fd, fh);
+  served_t *s = *p;
+  if (s) {
+    s->closing = true;
+    while (s->refs > 0) pthread_cond_wait(&served_idle, &served_lock);
+    *served_slot(fuse_fd, fh) = s->next;
+    free(s);
+  }
+  pthread_mutex_unlock(&served_lock);
+  return NULL;
+}
+
+// ---- the request readers ----
 
 typedef struct {
   int fd;
   size_t bufsize;
   napi_threadsafe_function tsfn;
-  pthread_t thread;
   // GETXATTR of any other name is answered ENODATA here, without a trip to JavaScript:
   // `ls -l` asks for security.selinux on every entry, and Strata has only its own names.
   char xattr_prefix[64];
 } reader_t;
 
+// What one reader thread needs to answer READs: a pipe big enough for a whole reply, so that
+// the bytes go file -> pipe -> device by splice (one copy, from the page cache into the
+// request's pages); or, where the pipe cannot grow (not root), a buffer for pread + writev.
+typedef struct {
+  int pipe[2];
+  char *buf;
+  size_t bufsize;
+} reply_io_t;
+
+#define FUSE_READ_ 15
 #define FUSE_GETXATTR_ 22
 #define FUSE_IN_HEADER_SIZE_ 40
+#define FUSE_READ_IN_SIZE_ 40
+#define SPLICE_PIPE_SIZE (2 << 20)
 
-// True when the request was answered here.
-static bool answer_in_native(reader_t *r, const char *buf, ssize_t n) {
+static void reply_io_init(reply_io_t *io, size_t bufsize) {
+  io->bufsize = bufsize;
+  io->buf = NULL;
+  if (pipe2(io->pipe, O_CLOEXEC) != 0) {
+    io->pipe[0] = io->pipe[1] = -1;
+  } else if (fcntl(io->pipe[1], F_SETPIPE_SZ, SPLICE_PIPE_SIZE) < 0 || (size_t)fcntl(io->pipe[1], F_GETPIPE_SZ) < bufsize + 8192) {
+    close(io->pipe[0]);
+    close(io->pipe[1]);
+    io->pipe[0] = io->pipe[1] = -1;
+  } else {
+    fcntl(io->pipe[0], F_SETFL, O_NONBLOCK);
+  }
+  if (io->pipe[0] < 0) io->buf = malloc(bufsize);
+}
+
+static void reply_io_free(reply_io_t *io) {
+  if (io->pipe[0] >= 0) {
+    close(io->pipe[0]);
+    close(io->pipe[1]);
+  }
+  free(io->buf);
+}
+
+static void drain_pipe(int fd) {
+  char scratch[65536];
+  while (read(fd, scratch, sizeof scratch) > 0) {
+  }
+}
+
+static void reply_error(int fuse_fd, uint64_t unique, int err) {
+  struct fuse_out_header_ out = {.len = sizeof out, .error = -err, .unique = unique};
+  (void)!write(fuse_fd, &out, sizeof out);
+}
+
+// Answers one READ with `len` bytes of `file_fd` at `offset`: 0, or the errno that failed it.
+// A short read (the file shrank under us) is an EIO, never a reply padded with missing bytes.
+// A reply the device refuses with ENOENT was interrupted, which is not a failure.
+static int reply_read(int fuse_fd, reply_io_t *io, uint64_t unique, int file_fd, int64_t offset, size_t len) {
+  struct fuse_out_header_ out = {.len = (uint32_t)(sizeof out + len), .error = 0, .unique = unique};
+  if (io->pipe[0] >= 0) {
+    int err = 0;
+    if (write(io->pipe[1], &out, sizeof out) != sizeof out) err = errno ? errno : EIO;
+    size_t got = 0;
+    loff_t at = offset;
+    while (!err && got < len) {
+      ssize_t n = splice(file_fd, &at, io->pipe[1], NULL, len - got, SPLICE_F_MOVE);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) err = n < 0 ? errno : EIO;
+      else got += (size_t)n;
+    }
+    if (err) {
+      drain_pipe(io->pipe[0]);
+      reply_error(fuse_fd, unique, EIO);
+      return err;
+    }
+    ssize_t w = splice(io->pipe[0], NULL, fuse_fd, NULL, sizeof out + len, SPLICE_F_MOVE);
+    if (w == (ssize_t)(sizeof out + len)) return 0;
+    err = w < 0 ? errno : EIO;
+    drain_pipe(io->pipe[0]);  // a failed or partial splice leaves bytes behind
+    return err == ENOENT ? 0 : err;
+  }
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = pread(file_fd, io->buf + got, len - got, offset + (int64_t)got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : EIO;
+      reply_error(fuse_fd, unique, EIO);
+      return err;
+    }
+    got += (size_t)n;
+  }
+  struct iovec iov[2] = {{&out, sizeof out}, {io->buf, len}};
+  if (writev(fuse_fd, iov, 2) < 0 && errno != ENOENT) return errno;
+  return 0;
+}
+
+// True when the request was answered here: a READ of a served handle, or a GETXATTR of a
+// name outside Strata's.
+static bool answer_in_native(reader_t *r, reply_io_t *io, const char *buf, ssize_t n) {
   if (n < FUSE_IN_HEADER_SIZE_ + 8) return false;
   uint32_t opcode;
   uint64_t unique;
   memcpy(&opcode, buf + 4, 4);
   memcpy(&unique, buf + 8, 8);
+  if (opcode == FUSE_READ_ && n >= FUSE_IN_HEADER_SIZE_ + FUSE_READ_IN_SIZE_) {
+    uint64_t fh, offset;
+    uint32_t size;
+    memcpy(&fh, buf + FUSE_IN_HEADER_SIZE_, 8);
+    memcpy(&offset, buf + FUSE_IN_HEADER_SIZE_ + 8, 8);
+    memcpy(&size, buf + FUSE_IN_HEADER_SIZE_ + 16, 4);
+    served_t *s = served_acquire(r->fd, fh);
+    if (!s) return false;
+    int64_t left = s->length - (int64_t)offset;
+    size_t len = left <= 0 ? 0 : (size_t)left < size ? (size_t)left : size;
+    if (len > io->bufsize) len = io->bufsize;
+    reply_read(r->fd, io, unique, s->file_fd, (int64_t)offset, len);
+    served_release(s);
+    return true;
+  }
   if (opcode != FUSE_GETXATTR_ || r->xattr_prefix[0] == 0) return false;
   const char *name = buf + FUSE_IN_HEADER_SIZE_ + 8;
   size_t max = (size_t)n - FUSE_IN_HEADER_SIZE_ - 8;
   size_t plen = strlen(r->xattr_prefix);
   if (strnlen(name, max) >= plen && strncmp(name, r->xattr_prefix, plen) == 0) return false;
-  struct fuse_out_header_ out = {.len = sizeof out, .error = -ENODATA, .unique = unique};
-  (void)!write(r->fd, &out, sizeof out);
+  reply_error(r->fd, unique, ENODATA);
   return true;
 }
 
@@ -221,29 +409,33 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
 
 static void *reader_main(void *arg) {
   reader_t *r = arg;
+  reply_io_t io;
+  reply_io_init(&io, r->bufsize);
+  char *buf = NULL;
   for (;;) {
-    char *buf = malloc(r->bufsize);
+    if (!buf) buf = malloc(r->bufsize);
     ssize_t n = read(r->fd, buf, r->bufsize);
-    if ((n < 0 && (errno == EINTR || errno == EAGAIN || errno == ENOENT)) || (n > 0 && answer_in_native(r, buf, n))) {
-      // ENOENT: the request was interrupted before it was read; read the next one.
-      free(buf);
-      continue;
-    }
+    // ENOENT: the request was interrupted before it was read; read the next one.
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == ENOENT)) continue;
+    if (n > 0 && answer_in_native(r, &io, buf, n)) continue;
     request_t *req = calloc(1, sizeof *req);
     req->data = buf;
     req->len = n;
     req->err = n < 0 ? errno : 0;
+    buf = NULL;
     napi_call_threadsafe_function(r->tsfn, req, napi_tsfn_blocking);
     if (n <= 0) break;
   }
+  reply_io_free(&io);
   napi_release_threadsafe_function(r->tsfn, napi_tsfn_release);
   return NULL;
 }
 
-// startReader(fd, bufsize, callback(request: Buffer | null, errno: number | null), xattrPrefix)
+// startReader(fd, bufsize, callback(request: Buffer | null, errno: number | null), xattrPrefix,
+// threads): `threads` readers of the device; each calls back with null once the device closes.
 static napi_value start_reader(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   reader_t *r = calloc(1, sizeof *r);
   r->fd = arg_i32(env, argv[0]);
@@ -252,18 +444,27 @@ static napi_value start_reader(napi_env env, napi_callback_info info) {
     size_t len = 0;
     napi_get_value_string_utf8(env, argv[3], r->xattr_prefix, sizeof r->xattr_prefix, &len);
   }
+  int threads = argc > 4 ? arg_i32(env, argv[4]) : 1;
+  if (threads < 1) threads = 1;
   napi_value name;
   napi_create_string_utf8(env, "strata-fuse-reader", NAPI_AUTO_LENGTH, &name);
-  napi_create_threadsafe_function(env, argv[2], NULL, name, 256, 1, NULL, NULL, r, call_js, &r->tsfn);
-  // The reader keeps the process alive until the device closes (unmount): the thread then
-  // releases the function and the session ends.
+  napi_create_threadsafe_function(env, argv[2], NULL, name, 256, (size_t)threads, NULL, NULL, r, call_js, &r->tsfn);
+  // The readers keep the process alive until the device closes (unmount): each thread then
+  // releases the function, and the session ends with the last.
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
-  int rc = pthread_create(&r->thread, NULL, reader_main, r);
+  for (int i = 0; i < threads; i++) {
+    pthread_t thread;
+    int rc = pthread_create(&thread, NULL, reader_main, r);
+    if (rc != 0) {
+      pthread_sigmask(SIG_SETMASK, &old, NULL);
+      for (int j = i; j < threads; j++) napi_release_threadsafe_function(r->tsfn, napi_tsfn_release);
+      return strata_throw_errno(env, "pthread_create", rc);
+    }
+    pthread_detach(thread);
+  }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (rc != 0) return strata_throw_errno(env, "pthread_create", rc);
-  pthread_detach(r->thread);
   return NULL;
 }
 
@@ -284,30 +485,10 @@ typedef struct {
 static void fd_reply_execute(napi_env env, void *data) {
   (void)env;
   fd_reply_t *r = data;
-  char *buf = malloc(r->size > 0 ? r->size : 1);
-  size_t got = 0;
-  while (got < r->size) {
-    ssize_t n = pread(r->file_fd, buf + got, r->size - got, r->offset + (int64_t)got);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      r->err = errno;
-      break;
-    }
-    if (n == 0) break;
-    got += (size_t)n;
-  }
-  struct fuse_out_header_ out = {.len = sizeof out, .error = 0, .unique = r->unique};
-  struct iovec iov[2] = {{&out, sizeof out}, {buf, got}};
-  int iovcnt = 1;
-  if (r->err) {
-    out.error = -r->err;
-  } else {
-    out.len += (uint32_t)got;
-    iovcnt = 2;
-  }
-  if (writev(r->fuse_fd, iov, iovcnt) < 0 && errno != ENOENT) r->err = r->err ? r->err : errno;
-  r->sent = got;
-  free(buf);
+  reply_io_t io = {.pipe = {-1, -1}, .buf = malloc(r->size > 0 ? r->size : 1), .bufsize = r->size};
+  r->err = reply_read(r->fuse_fd, &io, r->unique, r->file_fd, r->offset, r->size);
+  r->sent = r->err ? 0 : r->size;
+  free(io.buf);
 }
 
 static void fd_reply_complete(napi_env env, napi_status status, void *data) {
@@ -375,6 +556,8 @@ void strata_register_fuse(napi_env env, napi_value exports) {
       {"fuseUnmount", unmount_point},
       {"fuseStartReader", start_reader},
       {"fuseReplyFromFd", reply_from_fd},
+      {"fuseServeFromFd", serve_from_fd},
+      {"fuseUnserve", unserve},
       {"fuseBackingOpen", backing_open},
       {"fuseBackingClose", backing_close},
   };

@@ -14,9 +14,16 @@ export interface StrataNative {
    * Reads requests on a native thread; `onRequest(null, errno)` once the device is closed.
    * GETXATTR of names outside `xattrPrefix` is answered ENODATA there and never reaches JS.
    */
-  fuseStartReader(fd: number, bufferSize: number, onRequest: (request: Buffer | null, errno: number | null) => void, xattrPrefix?: string): void;
+  fuseStartReader(fd: number, bufferSize: number, onRequest: (request: Buffer | null, errno: number | null) => void, xattrPrefix?: string, threads?: number): void;
   /** Answers a READ with bytes of a local file, off the main thread; bytes sent or -errno. */
   fuseReplyFromFd(fuseFd: number, unique: bigint, fileFd: number, offset: number, size: number): Promise<number>;
+  /**
+   * From now on, READs of handle `fh` are answered by the reader threads from `fileFd` (bytes
+   * [0, length)), never reaching JavaScript.
+   */
+  fuseServeFromFd(fuseFd: number, fh: bigint, fileFd: number, length: number): void;
+  /** Stops that; returns once no READ of `fh` is being answered, so `fileFd` may close. */
+  fuseUnserve(fuseFd: number, fh: bigint): void;
   fuseBackingOpen(fuseFd: number, fd: number): number;
   fuseBackingClose(fuseFd: number, backingId: number): void;
 }

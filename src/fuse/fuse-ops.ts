@@ -4,13 +4,14 @@
  * how each READ is served (passthrough, a native reply from a cache file, or the client).
  */
 import { constants } from 'node:os';
+import { constants as fsConstants } from 'node:fs';
 import { StrataError } from '../common/errors.js';
 import type { Logger } from '../common/logging.js';
 import { native } from '../common/native.js';
 import { joinPath } from '../common/paths.js';
 import type { FileInfo } from '../common/types.js';
 import { groupIdOf, groupName, userIdOf, userName } from '../common/users.js';
-import { InodeTable } from './inode-table.js';
+import { InodeTable, type InodeNode } from './inode-table.js';
 import {
   FUSE_KERNEL_MINOR_VERSION,
   FUSE_KERNEL_VERSION,
@@ -26,6 +27,7 @@ import {
 import { attrOut, entryOut, openOut, packDirents, statfsOut, writeOut, xattrSizeOut, type Attr, type Body, type Timeouts } from './protocol/codec.js';
 import { REPLIED, type Handler } from './session.js';
 import type { Vfs, VfsHandle } from './vfs/vfs.js';
+import type { ReadHandle } from './vfs/read-handle.js';
 
 export interface FuseOptions {
   timeouts: Timeouts;
@@ -38,6 +40,8 @@ interface OpenFile {
   nodeid: bigint;
   handle: VfsHandle;
   mode: 'passthrough' | 'cached' | 'direct';
+  /** READs answered by the native reader threads from the handle's cache file. */
+  servedNatively: boolean;
 }
 
 export const XATTR_PREFIX = 'user.strata.';
@@ -89,8 +93,20 @@ export class FuseOps {
     return p;
   }
 
+  /**
+   * The attributes of a node. One whose path now names another file (replaced under it) is
+   * kept by the handles still open on it: they answer, as an unlinked open file would.
+   */
+  private async statNode(nodeid: bigint): Promise<FileInfo> {
+    const info = await this.vfs.stat(this.pathOf(nodeid));
+    const was = this.inodes.node(nodeid)?.fileId;
+    if (was === undefined || info.fileId === was) return info;
+    for (const f of this.files.values()) if (f.nodeid === nodeid && f.handle.kind === 'read') return f.handle.read.info;
+    return info;
+  }
+
   private entry(path: string, info: FileInfo): Buffer {
-    return entryOut(this.inodes.lookup(path), this.attr(info), this.opts.timeouts);
+    return entryOut(this.inodes.lookup(path, info.fileId), this.attr(info), this.opts.timeouts);
   }
 
   handlers(): Partial<Record<number, Handler>> {
@@ -112,7 +128,7 @@ export class FuseOps {
         for (let i = 0; i < count; i++) this.inodes.forget(b.big(), b.u64());
         return null;
       },
-      [Op.GETATTR]: async (h) => attrOut(this.attr(await this.vfs.stat(this.pathOf(h.nodeid))), t),
+      [Op.GETATTR]: async (h) => attrOut(this.attr(await this.statNode(h.nodeid)), t),
       [Op.SETATTR]: (h, b) => this.setattr(h.nodeid, b),
       [Op.MKDIR]: async (h, b) => {
         const mode = b.u32();
@@ -262,9 +278,14 @@ export class FuseOps {
 
   private registerOpen(nodeid: bigint, handle: VfsHandle, mode: OpenFile['mode'], extraFlags = 0, backingId = 0): Buffer {
     const fh = this.nextFh++;
-    this.files.set(fh, { nodeid, handle, mode });
+    // A wholly cached file not handed to the kernel: the reader threads answer its READs.
+    const read = handle.kind === 'read' && mode !== 'passthrough' ? handle.read : undefined;
+    const whole = read?.wholeFile;
+    if (whole) native().fuseServeFromFd(this.sessionFd, fh, whole.fd, read.info.length);
+    this.files.set(fh, { nodeid, handle, mode, servedNatively: !!whole });
     const node = this.inodes.node(nodeid);
     if (node && mode === 'cached') node.openCached++;
+    if (node && mode === 'passthrough') node.openPassthrough++;
     const flags =
       (mode === 'direct' ? OpenFlag.DIRECT_IO : 0) |
       (mode === 'passthrough' ? OpenFlag.PASSTHROUGH : 0) |
@@ -275,26 +296,21 @@ export class FuseOps {
 
   private async open(nodeid: bigint, flags: number): Promise<Buffer> {
     const path = this.pathOf(nodeid);
-    const handle = await this.vfs.open(path, flags);
     const node = this.inodes.node(nodeid)!;
+    // While the inode is open in passthrough the kernel takes no other kind of open (EIO), and
+    // a write must never reach the shared cache file: the writer is told the file is busy.
+    if ((flags & 3) !== fsConstants.O_RDONLY && node.openPassthrough > 0) throw this.busy(path);
+    const handle = await this.vfs.open(path, flags);
     if (handle.kind === 'write') return this.registerOpen(nodeid, handle, 'direct');
     const r = handle.read;
-    // Passthrough: the whole file in one local cache file, and no cached-io open on this inode.
-    // The backing id lives as long as the handle, which may outlive this open (warm handles).
-    if (this.passthroughActive && r.wholeFile && node.openCached === 0) {
-      if (node.backing?.handle === r) return this.registerOpen(nodeid, handle, 'passthrough', 0, node.backing.id);
-      if (!node.backing) {
-        try {
-          node.backing = { id: native().fuseBackingOpen(this.sessionFd, r.wholeFile.fd), handle: r };
-          r.onClose(() => this.dropBacking(nodeid, r));
-          return this.registerOpen(nodeid, handle, 'passthrough', 0, node.backing.id);
-        } catch (err) {
-          this.logger.warn({ err: (err as Error).message, path }, 'passthrough refused; serving reads from the cache file');
-        }
-      }
+    const version = `${r.info.length}:${r.info.lastModificationTimeMs}:${r.info.fileId}`;
+    const pt = this.passthroughOpen(nodeid, node, r, version);
+    if (pt !== undefined) return this.registerOpen(nodeid, handle, 'passthrough', 0, pt);
+    if (node.openPassthrough > 0) {
+      await this.vfs.releaseRead(r);
+      throw this.busy(path);
     }
     if (node.backing) return this.registerOpen(nodeid, handle, 'direct');
-    const version = `${r.info.length}:${r.info.lastModificationTimeMs}:${r.info.fileId}`;
     const keep = this.opts.kernelCache && node.version === version ? OpenFlag.KEEP_CACHE : 0;
     node.version = version;
     return this.registerOpen(nodeid, handle, 'cached', keep);
@@ -323,21 +339,67 @@ export class FuseOps {
     const f = this.files.get(fh);
     if (!f) return;
     this.files.delete(fh);
+    if (f.servedNatively) native().fuseUnserve(this.sessionFd, fh);
     const node = this.inodes.node(f.nodeid);
     if (node && f.mode === 'cached') node.openCached--;
+    if (node && f.mode === 'passthrough') node.openPassthrough--;
     if (f.handle.kind === 'write') await this.vfs.release(f.handle.staged);
     else await this.vfs.releaseRead(f.handle.read);
   }
 
-  /** A read handle closed: its passthrough backing id goes, and the node if the kernel forgot it. */
-  private dropBacking(nodeid: bigint, handle: unknown): void {
+  /** The session ended: handles the kernel never released stop being served natively. */
+  unserveAll(): void {
+    for (const [fh, f] of this.files) if (f.servedNatively) native().fuseUnserve(this.sessionFd, fh);
+  }
+
+  /**
+   * The backing id to open `r` in passthrough with, if it can be: the whole file in one local
+   * cache file and no cached-io open on the inode. The kernel allows one backing file per inode
+   * while any passthrough open lasts, so every open of that file version shares one id, held
+   * by the whole-file handles of that version (which hold the worker's leases) until the last
+   * of them closes (warm handles outlive their opens).
+   */
+  private passthroughOpen(nodeid: bigint, node: InodeNode, r: ReadHandle, version: string): number | undefined {
+    if (!this.passthroughActive || !r.wholeFile || node.openCached > 0) return undefined;
+    let b = node.backing;
+    if (b && b.version !== version) {
+      if (node.openPassthrough > 0) return undefined; // the kernel still reads the older version
+      this.closeBacking(nodeid, b);
+      b = undefined;
+    }
+    if (!b) {
+      try {
+        b = node.backing = { id: native().fuseBackingOpen(this.sessionFd, r.wholeFile.fd), version, holders: new Set() };
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message, path: node.path }, 'passthrough refused; serving reads from the cache file');
+        return undefined;
+      }
+    }
+    if (!b.holders.has(r)) {
+      b.holders.add(r);
+      const held = b;
+      r.onClose(() => {
+        held.holders.delete(r);
+        if (held.holders.size === 0) this.closeBacking(nodeid, held);
+      });
+    }
+    return b.id;
+  }
+
+  private busy(path: string): NodeJS.ErrnoException {
+    this.logger.warn({ path }, 'open refused (ETXTBSY): the file is open for reading in passthrough, and the kernel takes no write or other-version open beside it until those readers close');
+    return errno('ETXTBSY');
+  }
+
+  /** Drops a backing id, and the node if the kernel forgot it. */
+  private closeBacking(nodeid: bigint, b: NonNullable<InodeNode['backing']>): void {
     const node = this.inodes.node(nodeid);
-    if (!node?.backing || node.backing.handle !== handle) return;
     try {
-      native().fuseBackingClose(this.sessionFd, node.backing.id);
+      native().fuseBackingClose(this.sessionFd, b.id);
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'backing close failed');
     }
+    if (node?.backing !== b) return;
     node.backing = undefined;
     this.inodes.forget(nodeid, 0);
   }
@@ -395,7 +457,7 @@ export class FuseOps {
     // With READDIRPLUS each entry sent counts as a lookup: ids are given only to those that fit.
     return packDirents(entries, offset, size, plus, this.opts.timeouts, (e) => {
       if (plus && e.info) {
-        e.nodeid = this.inodes.lookup(joinPath(path, e.name));
+        e.nodeid = this.inodes.lookup(joinPath(path, e.name), e.info.fileId);
         e.attr = this.attr(e.info);
       }
     });

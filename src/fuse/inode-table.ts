@@ -6,19 +6,26 @@
  */
 export const ROOT_NODE = 1n;
 
-interface Node {
+export interface InodeNode {
   path: string;
   lookups: number;
   /** Open handles by io mode: the kernel refuses passthrough beside cached io on one inode. */
   openCached: number;
-  /** The passthrough backing id of the read handle that holds it. */
-  backing?: { id: number; handle: unknown };
+  /** Open handles in passthrough: while there are any, the kernel takes only passthrough opens on the same backing file. */
+  openPassthrough: number;
+  /**
+   * The inode's one passthrough backing id, for the file version it was opened on, kept while
+   * any read handle of that version holding the whole file is alive (warm ones included).
+   */
+  backing?: { id: number; version: string; holders: Set<unknown> };
+  /** The Strata file the id stands for: a path that now names another file gets a new id. */
+  fileId?: number;
   /** Size and mtime seen at the last open, for keeping the kernel page cache. */
   version?: string;
 }
 
 export class InodeTable {
-  private readonly nodes = new Map<bigint, Node>([[ROOT_NODE, { path: '/', lookups: 1, openCached: 0 }]]);
+  private readonly nodes = new Map<bigint, InodeNode>([[ROOT_NODE, { path: '/', lookups: 1, openCached: 0, openPassthrough: 0 }]]);
   private readonly byPath = new Map<string, bigint>([['/', ROOT_NODE]]);
   private next = 2n;
 
@@ -26,19 +33,31 @@ export class InodeTable {
     return this.nodes.get(nodeid)?.path;
   }
 
-  node(nodeid: bigint): Node | undefined {
+  node(nodeid: bigint): InodeNode | undefined {
     return this.nodes.get(nodeid);
   }
 
-  /** The id for a path, one more lookup counted. */
-  lookup(path: string): bigint {
+  /**
+   * The id for a path, one more lookup counted. A file replaced under the same path (another
+   * file id) is a new inode to the kernel, as on a local file system: handles open on the old
+   * one, and the kernel's state for it (its page cache, its passthrough backing file), stay with
+   * the old id.
+   */
+  lookup(path: string, fileId?: number): bigint {
     let id = this.byPath.get(path);
+    const known = id === undefined ? undefined : this.nodes.get(id)!;
+    if (known && fileId !== undefined && known.fileId !== undefined && known.fileId !== fileId) {
+      this.byPath.delete(path);
+      id = undefined;
+    }
     if (id === undefined) {
       id = this.next++;
-      this.nodes.set(id, { path, lookups: 0, openCached: 0 });
+      this.nodes.set(id, { path, lookups: 0, openCached: 0, openPassthrough: 0 });
       this.byPath.set(path, id);
     }
-    this.nodes.get(id)!.lookups++;
+    const node = this.nodes.get(id)!;
+    node.lookups++;
+    if (fileId !== undefined) node.fileId = fileId;
     return id;
   }
 
@@ -47,7 +66,7 @@ export class InodeTable {
     const n = this.nodes.get(nodeid);
     if (!n) return;
     n.lookups -= count;
-    if (n.lookups <= 0 && n.openCached === 0 && !n.backing) {
+    if (n.lookups <= 0 && n.openCached === 0 && n.openPassthrough === 0 && !n.backing) {
       this.nodes.delete(nodeid);
       if (this.byPath.get(n.path) === nodeid) this.byPath.delete(n.path);
     }

@@ -136,7 +136,7 @@ export class FuseMount {
     }
     ops.sessionFd = fd;
     const session = new FuseSession(fd, ops.handlers(), o.logger);
-    session.start(maxRead + 64 * 1024, XATTR_PREFIX);
+    session.start(maxRead + 64 * 1024, XATTR_PREFIX, Math.max(1, conf.getInt('strata.fuse.reader.threads')));
     const mount = new FuseMount(mountPoint, root.path, session, ops, fs);
     await mount.raiseReadAhead(conf.getBytes('strata.fuse.read.ahead'), o.logger);
     o.logger.info({ mountPoint, strataPath: root.path, reads: ops.readMode }, 'mounted');
@@ -166,6 +166,7 @@ export class FuseMount {
       }
     }
     await this.session.ended;
+    this.ops.unserveAll();
     await this.ops.vfs.close();
     await this.fs.close();
   }

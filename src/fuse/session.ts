@@ -42,14 +42,16 @@ export class FuseSession {
     private readonly noReply: Set<number> = new Set([Op.FORGET, Op.BATCH_FORGET]),
   ) {}
 
-  start(bufferSize: number, xattrPrefix: string): void {
+  /** Starts `threads` readers of the device; the session ends once all have seen it close. */
+  start(bufferSize: number, xattrPrefix: string, threads: number): void {
+    let running = threads;
     native().fuseStartReader(this.fd, bufferSize, (req, errno) => {
       if (req) this.dispatch(req);
       else {
         if (errno && errno !== constants.errno.ENODEV) this.logger.warn({ errno }, 'FUSE device read failed');
-        this.endResolve();
+        if (--running === 0) this.endResolve();
       }
-    }, xattrPrefix);
+    }, xattrPrefix, threads);
   }
 
   private dispatch(buf: Buffer): void {

@@ -8,6 +8,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FuseEnv, sh } from '../helpers/fuse.js';
+import { STRATA } from '../helpers/cli.js';
 
 let f: FuseEnv;
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
@@ -194,4 +195,36 @@ print(os.path.getsize(p))
   assert.equal(r.stdout.trim(), '3001000');
   assert.equal((await f.env.run(['fs', 'tail', '-c', '3', '/streamed.bin'])).stdout, 'yyy');
   assert.match((await f.env.run(['fs', 'stat', '/streamed.bin'])).stdout, /completed=true, .*length=3001000|length=3001000.*completed=true/);
+});
+
+test('a cached file open many times at once (passthrough); a writer meanwhile is told ETXTBSY; a replaced file is a new inode', async () => {
+  // Bigger than the warm-handle limit, so each open gets a handle of its own.
+  const v1 = randomBytes(20_000_000);
+  const v2 = randomBytes(300_000);
+  writeFileSync(join(f.env.dir, 'v1.bin'), v1);
+  writeFileSync(join(f.env.dir, 'v2.bin'), v2);
+  assert.equal((await f.env.run(['fs', 'copyFromLocal', join(f.env.dir, 'v1.bin'), '/many-open.bin'])).code, 0);
+  const py = `
+import os, hashlib, subprocess
+p = ${JSON.stringify(f.path('many-open.bin'))}
+fds = [os.open(p, os.O_RDONLY) for _ in range(4)]
+print(all(hashlib.md5(os.pread(fd, 30000000, 0)).hexdigest() == ${JSON.stringify(md5(v1))} for fd in fds))
+try:
+    os.open(p, os.O_WRONLY)
+    print('write open allowed')
+except OSError as e:
+    print(e.strerror)
+strata = ${JSON.stringify(STRATA)}
+env = dict(os.environ, STRATA_CONF_DIR=${JSON.stringify(f.env.confDir)})
+subprocess.run([strata, 'fs', 'rm', '/many-open.bin'], check=True, capture_output=True, env=env)
+subprocess.run([strata, 'fs', 'copyFromLocal', ${JSON.stringify(join(f.env.dir, 'v2.bin'))}, '/many-open.bin'], check=True, capture_output=True, env=env)
+import time; time.sleep(1.2)
+st_old = os.fstat(fds[0])
+print(hashlib.md5(open(p, 'rb').read()).hexdigest() == ${JSON.stringify(md5(v2))})
+print(os.stat(p).st_ino != st_old.st_ino)
+print(hashlib.md5(os.pread(fds[1], 30000000, 0)).hexdigest() == ${JSON.stringify(md5(v1))})
+`;
+  const r = await python(py);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['True', 'Text file busy', 'True', 'True', 'True']);
 });

@@ -65,6 +65,7 @@ export const PROPERTY_KEYS: PropertyKey[] = [
   { name: 'strata.fuse.read.ahead', type: 'size', default: '1MB', description: 'Kernel read-ahead of the mount (bdi read_ahead_kb).' },
   { name: 'strata.fuse.allow.other', type: 'bool', default: 'false', description: 'Let users other than the one who mounted use the mount (needs root or user_allow_other).' },
   { name: 'strata.fuse.kernel.cache', type: 'bool', default: 'true', description: 'Keep the kernel page cache of files that did not change between opens.' },
+  { name: 'strata.fuse.reader.threads', type: 'int', default: '4', description: 'Threads reading requests off /dev/fuse; they answer READs of cached files themselves, so parallel readers of cached data scale with them.' },
   { name: 'strata.fuse.passthrough.enabled', type: 'bool', default: 'true', description: 'Hand wholly cached files to the kernel (FUSE passthrough, Linux 6.9+, root).' },
   { name: 'strata.fuse.metadata.cache.size', type: 'int', default: '100000', description: 'Entries in the mount\'s metadata cache.' },
   { name: 'strata.fuse.metadata.cache.expiry', type: 'duration', default: '1s', description: 'How long the mount trusts cached metadata.' },
