@@ -307,7 +307,7 @@ static int reply_read(int fuse_fd, reply_io_t *io, uint64_t unique, int file_fd,
     size_t got = 0;
     loff_t at = offset;
     while (!err && got < len) {
-      ssize_t n = splice(file_fd, &at, io->pipe[1], NULL, len - got, SPLICE_F_MOVE);
+      ssize_t n = splice(file_fd, &at, io->pipe[1], NULL, len - got, 0);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) err = n < 0 ? errno : EIO;
       else got += (size_t)n;
@@ -317,7 +317,8 @@ static int reply_read(int fuse_fd, reply_io_t *io, uint64_t unique, int file_fd,
       reply_error(fuse_fd, unique, EIO);
       return err;
     }
-    ssize_t w = splice(io->pipe[0], NULL, fuse_fd, NULL, sizeof out + len, SPLICE_F_MOVE);
+    // No SPLICE_F_MOVE: the cache file's pages are never the device's to take.
+    ssize_t w = splice(io->pipe[0], NULL, fuse_fd, NULL, sizeof out + len, 0);
     if (w == (ssize_t)(sizeof out + len)) return 0;
     err = w < 0 ? errno : EIO;
     drain_pipe(io->pipe[0]);  // a failed or partial splice leaves bytes behind
