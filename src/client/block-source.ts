@@ -62,6 +62,10 @@ export class ShortCircuitReader {
     return this.blocks.has(blockId);
   }
 
+  get leasedCount(): number {
+    return this.blocks.size;
+  }
+
   /** Leases blocks (no eviction until released); false when the worker no longer has them. */
   async lease(blockIds: number[], promote: boolean): Promise<boolean> {
     try {
@@ -113,7 +117,7 @@ export class ShortCircuitReader {
  * once the block's first `until` bytes are in its cache file: where the block starts in that
  * file. Undefined when the worker cannot cache it or already has it whole.
  */
-export async function fillLocally(client: RpcClient, file: FileInfo, index: number, until: number): Promise<{ cacheFile: string; offset: number } | undefined> {
+export async function fillLocally(client: RpcClient, file: FileInfo, index: number, until: number): Promise<{ cacheFile: string; offset: number } | 'cached' | undefined> {
   const block = file.blocks![index]!;
   const r = await client.call<{ cacheFile?: string; offset?: number; fallback?: boolean; cached?: boolean }>('POST', '/api/v1/fill', {
     body: {
@@ -122,6 +126,7 @@ export async function fillLocally(client: RpcClient, file: FileInfo, index: numb
       source: { mountId: file.mountId, ufsPath: file.ufsPath, fileLength: file.length, blockSize: file.blockSize, fingerprint: file.fingerprint },
     },
   });
+  if (r.cached) return 'cached';
   return r.cacheFile && r.offset !== undefined ? { cacheFile: r.cacheFile, offset: r.offset } : undefined;
 }
 
@@ -139,7 +144,7 @@ export async function readFillingLocally(
   into: Buffer,
 ): Promise<number | undefined> {
   const r = await fillLocally(client, file, index, offset + length);
-  if (!r) return undefined;
+  if (!r || r === 'cached') return undefined;
   const fh = await open(r.cacheFile, 'r');
   try {
     let done = 0;

@@ -203,19 +203,34 @@ export function registerDataServer(
     // has the bytes it wants, then reads them from the cache file itself, so cold reads do not
     // pay for a second trip through HTTP. Answers `fallback` when the block cannot be cached.
     .route('POST', '/api/v1/fill', async (ctx) => {
-      const b = await ctx.json<{ blockId: number; until: number; source: UfsBlockSource }>();
+      const b = await ctx.json<{ blockId: number; until: number; source: UfsBlockSource; lease?: boolean; ahead?: number }>();
       const target = { blockId: b.blockId, fileId: fileIdOfBlock(b.blockId), index: indexOfBlock(b.blockId), source: b.source };
       const length = BlockFiller.blockLength(target);
-      if (store.has(b.blockId)) return { cached: true };
+      if (store.has(b.blockId)) {
+        // Committed a moment ago: answered once the master knows, as a reader at the end is.
+        await filler.inFlight(b.blockId)?.done.catch(() => undefined);
+        return { cached: true };
+      }
       const fill = await filler.start(target);
       if (!fill) return { fallback: true };
       metrics.blockRequests.inc({ result: 'miss' });
       const until = Math.min(b.until, length);
-      filler.readAhead(target, until);
-      await fill.waitFor(until);
-      // A reader that reaches the end sees the block committed and known to the master.
-      if (until === length) await fill.done;
-      return { cacheFile: fill.writer.cacheFile, offset: fill.writer.offset, filled: fill.written };
+      const ahead = Math.min(length, until + Math.max(0, b.ahead ?? 0));
+      filler.readAhead(target, ahead);
+      // A reader that leases the fill may read every byte this reply says is in without asking
+      // again: the lease keeps those bytes in place even if the fill fails later.
+      const leaseId = b.lease ? store.leaseFilling(b.blockId, d.leaseTimeoutMs) : undefined;
+      try {
+        await fill.waitFor(until);
+        // Asked to, wait for a little more, so that one round trip serves several reads.
+        if (ahead > until) await fill.waitFor(ahead).catch(() => undefined);
+        // A reader that reaches the end sees the block committed and known to the master.
+        if (fill.written === length) await fill.done;
+      } catch (err) {
+        if (leaseId) store.releaseLease(leaseId);
+        throw err;
+      }
+      return { cacheFile: fill.writer.cacheFile, offset: fill.writer.offset, filled: fill.written, leaseId };
     })
     .route('POST', '/api/v1/blocks/remove', async (ctx) => {
       const b = await ctx.json<{ blockIds: number[] }>();

@@ -285,6 +285,27 @@ test('remove punches a hole, and waits for the last lease', async () => {
   await s.remove(blockIdOf(6, 1)); // removing what is gone is a no-op
 });
 
+test('a leased fill that fails keeps the bytes it had until the lease ends', async () => {
+  const s = await openStore(await layout([4]));
+  const id = blockIdOf(8, 0);
+  const w = await s.createBlock({ fileId: 8, index: 0, blockSize: BS, length: BS });
+  const lease = s.leaseFilling(id, 60_000);
+  const half = pattern(3, BS / 2);
+  await w.write(half);
+  await w.abort();
+  assert.equal(s.has(id), false, 'never visible as cached');
+  assert.deepEqual((await readFile(w.cacheFile)).subarray(0, BS / 2), half, 'a reader of the fill still reads what was in');
+  assert.equal(s.usage()[0]!.usedBytes, BS, 'its space stays reserved');
+  await assert.rejects(s.createBlock({ fileId: 8, index: 0, blockSize: BS, length: BS }), code('ALREADY_EXISTS'));
+  s.releaseLease(lease);
+  for (let i = 0; i < 100 && (await exists(w.cacheFile)); i++) await sleep(5);
+  assert.equal(await exists(w.cacheFile), false, 'released at the end of the lease');
+  assert.equal(s.usage()[0]!.usedBytes, 0);
+  await put(s, 8, 0);
+  assert.equal(s.has(id), true, 'and the block can be cached again');
+  assert.throws(() => s.leaseFilling(blockIdOf(8, 5), 60_000), code('NOT_FOUND'));
+});
+
 test('a reopened store keeps its blocks and LRU order', async () => {
   const cfg = await layout([2], [2]);
   const s1 = await BlockStore.open(cfg);

@@ -12,7 +12,8 @@ import { open as openCb, close as closeCb } from 'node:fs';
 import { promisify } from 'node:util';
 import type { FileSystem } from '../../client/file-system.js';
 import type { FileInStream } from '../../client/file-in-stream.js';
-import { fillLocally, type ShortCircuitReader } from '../../client/block-source.js';
+import type { ShortCircuitReader } from '../../client/block-source.js';
+import type { RpcClient } from '../../common/rpc/client.js';
 import { blockIdOf, type FileInfo, type ReadType, type WorkerAddress } from '../../common/types.js';
 import { isLocalHost, addressKey } from '../../client/worker-picker.js';
 
@@ -25,14 +26,35 @@ export interface LocalRange {
   offset: number;
 }
 
+/** How much more than a read wants to wait for in a cold block: 1 MiB reads then cost a round trip per 4. */
+const FILL_AHEAD = 3 << 20;
+
+interface FillingBlock {
+  fd: number;
+  /** Where the block starts in its cache file. */
+  offset: number;
+  /** Bytes of the block known to be in. */
+  filled: number;
+  /** The fill is leased by this handle: its bytes stay until the handle closes. */
+  leased?: boolean;
+  asking?: Promise<unknown>;
+  askingUntil: number;
+}
+
 export class ReadHandle {
   private stream?: Promise<FileInStream>;
   private local?: ShortCircuitReader;
+  private localAddress?: string;
   private readonly fds = new Map<string, number>();
+  private readonly opening = new Map<string, Promise<number>>();
   /** The single cache file holding the whole file, when there is one. */
   wholeFile?: { cacheFile: string; fd: number };
   /** Blocks this handle had the local worker fill from the UFS. */
   readonly filled = new Set<number>();
+  /** Fills this handle reads from, by block index: what the worker said is in so far. */
+  private readonly filling = new Map<number, FillingBlock>();
+  private readonly fillLeases: Array<{ worker: RpcClient; leaseId: string }> = [];
+  private fillHome?: WorkerAddress;
   /** Told once the handle is closed (the FUSE edge drops its passthrough backing id). */
   private readonly closeHooks: Array<() => void> = [];
 
@@ -75,21 +97,26 @@ export class ReadHandle {
     return undefined;
   }
 
+  /** Leases blocks from a local worker (the one this handle already leases from, if any). */
   private async lease(address: WorkerAddress, ids: number[]): Promise<boolean> {
-    const reader = this.fs.localWorkerReader(address);
-    if (!reader) return false;
+    // One reader per handle, set before any await: concurrent reads lease through it, and
+    // closing it releases every lease they took.
+    if (!this.local) {
+      const reader = this.fs.localWorkerReader(address);
+      if (!reader) return false;
+      this.local = reader;
+      this.localAddress = addressKey(address);
+    }
+    if (this.localAddress !== addressKey(address)) return false;
+    const reader = this.local;
     try {
       if (!(await reader.lease(ids, this.readType === 'CACHE_PROMOTE'))) return false;
     } catch {
       return false; // the worker is gone: the stream path copes
     }
-    this.local = reader;
-    for (const id of ids) {
-      const loc = reader.location(id)!;
-      if (!this.fds.has(loc.cacheFile)) this.fds.set(loc.cacheFile, await pOpen(loc.cacheFile, 'r'));
-    }
+    for (const id of ids) await this.fdOf(reader.location(id)!.cacheFile);
     const blocks = this.info.blockSize > 0 ? Math.ceil(this.info.length / this.info.blockSize) : 0;
-    if (ids.length === blocks && this.fds.size === 1) {
+    if (ids.every((id) => reader.has(id)) && reader.leasedCount === blocks && this.fds.size === 1) {
       const [cacheFile, fd] = [...this.fds][0]!;
       this.wholeFile = { cacheFile, fd };
     }
@@ -114,7 +141,10 @@ export class ReadHandle {
   /**
    * A range of a cold block that the local worker fills from the UFS: where its bytes are in the
    * cache file once they are in, so the mount replies from that file and the data never passes
-   * through JavaScript. Undefined when this path does not apply (the stream's paths do).
+   * through JavaScript. The handle leases the fill, so every byte the worker said is in may be
+   * read without asking again; the worker is asked only past that point, and then for a little
+   * more than the read wants, so one round trip serves several reads. Undefined when this path
+   * does not apply (the stream's paths do).
    */
   async fillingRange(offset: number, size: number): Promise<LocalRange | undefined> {
     const { info } = this;
@@ -122,14 +152,52 @@ export class ReadHandle {
     const index = Math.floor(offset / info.blockSize);
     const block = info.blocks[index];
     if (!block || block.locations.length > 0 || offset + size > block.offset + block.length) return undefined;
-    const worker = this.fs.localWorkerClient(await this.fs.picker.home(info.fileId));
-    if (!worker) return undefined;
-    const at = await fillLocally(worker, info, index, offset - block.offset + size);
-    if (!at) return undefined;
+    const end = offset - block.offset + size;
+    for (;;) {
+      const f = this.filling.get(index);
+      if (f && f.filled >= end) return { fd: f.fd, offset: f.offset + offset - block.offset };
+      if (f?.asking && f.askingUntil >= end) {
+        await f.asking;
+        continue;
+      }
+      const state = f ?? { fd: -1, offset: 0, filled: 0, askingUntil: 0 };
+      this.filling.set(index, state);
+      state.askingUntil = end;
+      const asking = (state.asking = this.askFill(index, end, state));
+      const outcome = await asking.finally(() => {
+        if (state.asking === asking) state.asking = undefined;
+      });
+      if (outcome === 'cached') return (await this.lease(this.fillHome!, [block.blockId])) ? this.localRange(offset, size) : undefined;
+      if (outcome === 'fallback') return undefined;
+    }
+  }
+
+  private async askFill(index: number, until: number, state: FillingBlock): Promise<'filling' | 'cached' | 'fallback'> {
+    const { info } = this;
+    this.fillHome ??= await this.fs.picker.home(info.fileId);
+    const worker = this.fs.localWorkerClient(this.fillHome);
+    if (!worker) return 'fallback';
+    const block = info.blocks![index]!;
+    const r = await worker.call<{ cacheFile?: string; offset?: number; filled?: number; leaseId?: string; fallback?: boolean; cached?: boolean }>('POST', '/api/v1/fill', {
+      body: {
+        blockId: block.blockId,
+        until,
+        ahead: FILL_AHEAD,
+        lease: !state.leased,
+        source: { mountId: info.mountId, ufsPath: info.ufsPath, fileLength: info.length, blockSize: info.blockSize, fingerprint: info.fingerprint },
+      },
+    });
+    if (r.leaseId) {
+      state.leased = true;
+      this.fillLeases.push({ worker, leaseId: r.leaseId });
+    }
+    if (r.cached) return 'cached';
+    if (!r.cacheFile || r.offset === undefined || r.filled === undefined) return 'fallback';
     this.filled.add(index);
-    let fd = this.fds.get(at.cacheFile);
-    if (fd === undefined) this.fds.set(at.cacheFile, (fd = await pOpen(at.cacheFile, 'r')));
-    return { fd, offset: at.offset + offset - block.offset };
+    state.fd = await this.fdOf(r.cacheFile);
+    state.offset = r.offset;
+    state.filled = Math.max(state.filled, r.filled);
+    return 'filling';
   }
 
   /** Reads through the client (remote worker or the UFS). */
@@ -147,6 +215,23 @@ export class ReadHandle {
     return buf.subarray(0, done);
   }
 
+  /** The handle's descriptor of a cache file, opened once however many reads ask at once. */
+  private fdOf(cacheFile: string): Promise<number> {
+    const fd = this.fds.get(cacheFile);
+    if (fd !== undefined) return Promise.resolve(fd);
+    let opening = this.opening.get(cacheFile);
+    if (!opening) {
+      opening = pOpen(cacheFile, 'r')
+        .then((opened) => {
+          this.fds.set(cacheFile, opened);
+          return opened;
+        })
+        .finally(() => this.opening.delete(cacheFile));
+      this.opening.set(cacheFile, opening);
+    }
+    return opening;
+  }
+
   onClose(hook: () => void): void {
     this.closeHooks.push(hook);
   }
@@ -157,5 +242,8 @@ export class ReadHandle {
     for (const fd of this.fds.values()) await pClose(fd).catch(() => undefined);
     this.fds.clear();
     await this.local?.close();
+    for (const { worker, leaseId } of this.fillLeases.splice(0)) {
+      await worker.call('POST', '/api/v1/lease/release', { body: { leaseId } }).catch(() => undefined);
+    }
   }
 }

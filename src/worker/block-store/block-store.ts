@@ -92,7 +92,7 @@ export class BlockStore implements WriterOwner {
     try {
       return await this.allocator.run(async () => {
         // Checked in turn, after any drop queued by a lease that just ended.
-        if (state.doomed.has(blockId)) {
+        if (state.doomed.has(blockId) || state.abandoned.has(blockId)) {
           // Its old bytes stay until the lease ends; meanwhile readers read through, uncached.
           throw new StrataError('ALREADY_EXISTS', `block ${blockId} was removed but a reader still holds it; it is cached again once released`);
         }
@@ -134,7 +134,9 @@ export class BlockStore implements WriterOwner {
   /** @internal Called by a writer that gives up. */
   async abortWrite(block: PendingBlock): Promise<void> {
     try {
-      await this.allocator.run(() => releaseReservation(block.dir, block));
+      // A reader leasing the fill may be reading the bytes that are in: they go when it lets go.
+      if (this.state.leases.isLeased(block.blockId)) this.state.abandoned.set(block.blockId, block);
+      else await this.allocator.run(() => releaseReservation(block.dir, block));
     } finally {
       this.state.writing.delete(block.blockId);
     }
@@ -233,7 +235,16 @@ export class BlockStore implements WriterOwner {
     return { leaseId, blocks: recs.map((r) => this.state.meta(r)) };
   }
 
-  /** Ends a lease; false if it was unknown or had expired. */
+  /**
+   * Leases a block that is cached or still being written (a fill): its bytes stay where they
+   * are, even if the fill fails, until the lease ends. The caller knows which bytes are in.
+   */
+  leaseFilling(blockId: number, ttlMs: number): string {
+    this.checkOpen();
+    if (!this.state.blocks.has(blockId) && !this.state.writing.has(blockId)) throw new StrataError('NOT_FOUND', `block ${blockId} is neither cached nor being written`);
+    return this.state.leases.acquire([blockId], ttlMs);
+  }
+
   get leasesHeld(): { leases: number; blocks: number } {
     return this.state.leases.held;
   }
@@ -279,11 +290,17 @@ export class BlockStore implements WriterOwner {
   }
 
   private onUnleased(blockId: number): void {
-    if (!this.state.doomed.has(blockId)) return;
+    if (!this.state.doomed.has(blockId) && !this.state.abandoned.has(blockId)) return;
     const task = this.allocator
       .run(async () => {
+        if (this.state.leases.isLeased(blockId)) return;
         const rec = this.state.doomed.get(blockId);
-        if (rec && !this.state.leases.isLeased(blockId)) await dropBlock(this.state, rec);
+        if (rec) await dropBlock(this.state, rec);
+        const abandoned = this.state.abandoned.get(blockId);
+        if (abandoned) {
+          this.state.abandoned.delete(blockId);
+          await releaseReservation(abandoned.dir, abandoned);
+        }
       })
       .catch((err: unknown) => this.state.logger.error({ err, blockId }, 'freeing a removed block failed'))
       .finally(() => this.background.delete(task));

@@ -10,6 +10,7 @@ import { LruOrder } from './lru.js';
 import { ReadTracker } from './read-tracker.js';
 import type { Tier, TierDir } from './tiers.js';
 import type { BlockChanges, BlockMeta, BlockStoreStats } from './types.js';
+import type { PendingBlock } from './block-writer.js';
 
 export interface BlockRecord {
   readonly blockId: number;
@@ -31,6 +32,8 @@ export class StoreState {
   readonly blocks = new Map<number, BlockRecord>();
   /** Removed while leased: gone from the index, bytes kept until the last lease ends. */
   readonly doomed = new Map<number, BlockRecord>();
+  /** Given up while leased (a fill that failed under a reader): bytes kept until the last lease ends. */
+  readonly abandoned = new Map<number, PendingBlock>();
   /** Blocks with a writer open. */
   readonly writing = new Set<number>();
   /** Blocks being demoted or promoted. */
