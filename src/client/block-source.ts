@@ -62,10 +62,6 @@ export class ShortCircuitReader {
     return this.blocks.has(blockId);
   }
 
-  get leasedCount(): number {
-    return this.blocks.size;
-  }
-
   /** Leases blocks (no eviction until released); false when the worker no longer has them. */
   async lease(blockIds: number[], promote: boolean): Promise<boolean> {
     try {

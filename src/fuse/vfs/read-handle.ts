@@ -115,11 +115,7 @@ export class ReadHandle {
       return false; // the worker is gone: the stream path copes
     }
     for (const id of ids) await this.fdOf(reader.location(id)!.cacheFile);
-    const blocks = this.info.blockSize > 0 ? Math.ceil(this.info.length / this.info.blockSize) : 0;
-    if (ids.every((id) => reader.has(id)) && reader.leasedCount === blocks && this.fds.size === 1) {
-      const [cacheFile, fd] = [...this.fds][0]!;
-      this.wholeFile = { cacheFile, fd };
-    }
+    this.checkWhole();
     return true;
   }
 
@@ -197,6 +193,7 @@ export class ReadHandle {
     state.fd = await this.fdOf(r.cacheFile);
     state.offset = r.offset;
     state.filled = Math.max(state.filled, r.filled);
+    if (state.filled === block.length) this.checkWhole();
     return 'filling';
   }
 
@@ -213,6 +210,23 @@ export class ReadHandle {
       done += n;
     }
     return buf.subarray(0, done);
+  }
+
+  /**
+   * Read cold to the end, a handle may come to hold the whole file: every block either leased
+   * whole from its fill or leased as cached, all in one cache file. It then serves like one
+   * opened on a cached file (and can be kept open for the next open).
+   */
+  private checkWhole(): void {
+    const { info } = this;
+    if (this.wholeFile || info.blockSize <= 0 || this.fds.size !== 1) return;
+    for (let i = 0; i * info.blockSize < info.length; i++) {
+      const f = this.filling.get(i);
+      const whole = f?.leased && f.filled === Math.min(info.blockSize, info.length - i * info.blockSize);
+      if (!whole && !this.local?.has(blockIdOf(info.fileId, i))) return;
+    }
+    const [cacheFile, fd] = [...this.fds][0]!;
+    this.wholeFile = { cacheFile, fd };
   }
 
   /** The handle's descriptor of a cache file, opened once however many reads ask at once. */

@@ -268,6 +268,8 @@ export class Vfs {
   /** The last close of a read: a wholly cached file stays open a while for the next open. */
   async releaseRead(h: ReadHandle): Promise<void> {
     if (await this.warm.release(h)) return;
+    // Read cold to the end, it holds the whole file under its leases now: kept for the next open.
+    if (h.wholeFile && (await this.warm.adoptIdle(h))) return;
     await h.release();
     // A small file this handle read cold is cached whole now: lease it in the background, so
     // that the next epoch's first open is already warm.
