@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <node_api.h>
 
@@ -36,6 +37,12 @@ struct fuse_out_header_ {
   uint64_t unique;
 };
 
+// The arguments of a call from JavaScript: `argc` given (at most n) in `argv`.
+#define ARGS(n)          \
+  size_t argc = (n);     \
+  napi_value argv[(n)];  \
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL)
+
 static int32_t arg_i32(napi_env env, napi_value v) {
   int32_t out = 0;
   napi_get_value_int32(env, v, &out);
@@ -45,6 +52,13 @@ static int32_t arg_i32(napi_env env, napi_value v) {
 static int64_t arg_i64(napi_env env, napi_value v) {
   int64_t out = 0;
   napi_get_value_int64(env, v, &out);
+  return out;
+}
+
+static uint64_t arg_big(napi_env env, napi_value v) {
+  uint64_t out = 0;
+  bool lossless;
+  napi_get_value_bigint_uint64(env, v, &out, &lossless);
   return out;
 }
 
@@ -72,9 +86,7 @@ static napi_value open_device(napi_env env, napi_callback_info info) {
 
 // mountDevice(fd, mountPoint, fsname, options): mount(2) as root.
 static napi_value mount_device(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  ARGS(4);
   char *target = arg_str(env, argv[1]);
   char *fsname = arg_str(env, argv[2]);
   char *options = arg_str(env, argv[3]);
@@ -90,9 +102,7 @@ static napi_value mount_device(napi_env env, napi_callback_info info) {
 // mountWithFusermount(mountPoint, options): runs fusermount3, which mounts for a user that is
 // not root and hands the /dev/fuse descriptor back over a socket (SCM_RIGHTS).
 static napi_value mount_fusermount(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  ARGS(2);
   char *target = arg_str(env, argv[0]);
   char *options = arg_str(env, argv[1]);
   int sv[2];
@@ -138,9 +148,7 @@ static napi_value mount_fusermount(napi_env env, napi_callback_info info) {
 
 // unmount(mountPoint, lazy)
 static napi_value unmount_point(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  ARGS(2);
   char *target = arg_str(env, argv[0]);
   bool lazy = false;
   napi_get_value_bool(env, argv[1], &lazy);
@@ -192,15 +200,22 @@ static void served_release(served_t *s) {
   pthread_mutex_unlock(&served_lock);
 }
 
+// Removes a served handle; the caller holds served_lock. Waits out READs being answered.
+static void served_remove_locked(int fuse_fd, uint64_t fh) {
+  served_t *s = *served_slot(fuse_fd, fh);
+  if (!s) return;
+  s->closing = true;
+  while (s->refs > 0) pthread_cond_wait(&served_idle, &served_lock);
+  *served_slot(fuse_fd, fh) = s->next;
+  free(s);
+}
+
 // serveFromFd(fuseFd, fh, fileFd, length)
 static napi_value serve_from_fd(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  ARGS(4);
   served_t *s = calloc(1, sizeof *s);
   s->fuse_fd = arg_i32(env, argv[0]);
-  bool lossless;
-  napi_get_value_bigint_uint64(env, argv[1], &s->fh, &lossless);
+  s->fh = arg_big(env, argv[1]);
   s->file_fd = arg_i32(env, argv[2]);
   s->length = arg_i64(env, argv[3]);
   pthread_mutex_lock(&served_lock);
@@ -216,21 +231,130 @@ static napi_value serve_from_fd(napi_env env, napi_callback_info info) {
 
 // unserve(fuseFd, fh): returns once no READ of the handle is being answered.
 static napi_value unserve(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  ARGS(2);
   int fuse_fd = arg_i32(env, argv[0]);
-  uint64_t fh;
-  bool lossless;
-  napi_get_value_bigint_uint64(env, argv[1], &fh, &lossless);
+  uint64_t fh = arg_big(env, argv[1]);
   pthread_mutex_lock(&served_lock);
-  served_t **p = served_slot(fuse_fd, fh);
-  served_t *s = *p;
-  if (s) {
-    s->closing = true;
-    while (s->refs > 0) pthread_cond_wait(&served_idle, &served_lock);
-    *served_slot(fuse_fd, fh) = s->next;
-    free(s);
+  served_remove_locked(fuse_fd, fh);
+  pthread_mutex_unlock(&served_lock);
+  return NULL;
+}
+
+// ---- inodes whose read-only OPENs are answered here ----
+
+// A file kept open between opens (a warm handle) and handed to the kernel by passthrough: a
+// read-only OPEN of its inode is answered here with a new handle on the same backing file, and
+// that handle's RELEASE too, so an epoch of small files costs no trip to JavaScript per open.
+// Handles made here have NATIVE_FH set; their READs (if any reach us) are served from `file_fd`.
+typedef struct opener_ {
+  int fuse_fd;
+  uint64_t nodeid;
+  uint32_t open_flags;
+  int32_t backing_id;
+  int file_fd;
+  int64_t length;
+  int refs;
+  int64_t last_used_ms;
+  struct opener_ *next;
+} opener_t;
+
+#define NATIVE_FH (1ull << 62)
+static opener_t *openers[SERVED_BUCKETS];
+static uint64_t native_fh_next = 0;
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static opener_t **opener_slot(int fuse_fd, uint64_t nodeid) {
+  opener_t **p = &openers[(nodeid ^ (uint64_t)fuse_fd * 0x9E3779B97F4A7C15ull) % SERVED_BUCKETS];
+  while (*p && !((*p)->fuse_fd == fuse_fd && (*p)->nodeid == nodeid)) p = &(*p)->next;
+  return p;
+}
+
+// openerAdd(fuseFd, nodeid, openFlags, backingId, fileFd, length)
+static napi_value opener_add(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  int fuse_fd = arg_i32(env, argv[0]);
+  uint64_t nodeid = arg_big(env, argv[1]);
+  pthread_mutex_lock(&served_lock);
+  opener_t **p = opener_slot(fuse_fd, nodeid);
+  if (!*p) {
+    *p = calloc(1, sizeof **p);
+    (*p)->fuse_fd = fuse_fd;
+    (*p)->nodeid = nodeid;
+  }
+  opener_t *o = *p;
+  o->open_flags = (uint32_t)arg_i32(env, argv[2]);
+  o->backing_id = arg_i32(env, argv[3]);
+  o->file_fd = arg_i32(env, argv[4]);
+  o->length = arg_i64(env, argv[5]);
+  o->last_used_ms = now_ms();
+  pthread_mutex_unlock(&served_lock);
+  return NULL;
+}
+
+// openerRemove(fuseFd, nodeid, minIdleMs): true once the inode's opens go to JavaScript again;
+// false while the kernel holds handles made here, or one was made within minIdleMs.
+static napi_value opener_remove(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  int fuse_fd = arg_i32(env, argv[0]);
+  uint64_t nodeid = arg_big(env, argv[1]);
+  int64_t min_idle = arg_i64(env, argv[2]);
+  bool removed = true;
+  pthread_mutex_lock(&served_lock);
+  opener_t **p = opener_slot(fuse_fd, nodeid);
+  opener_t *o = *p;
+  if (o && (o->refs > 0 || now_ms() - o->last_used_ms < min_idle)) {
+    removed = false;
+  } else if (o) {
+    *p = o->next;
+    free(o);
+  }
+  pthread_mutex_unlock(&served_lock);
+  napi_value out;
+  napi_get_boolean(env, removed, &out);
+  return out;
+}
+
+// openerRefs(fuseFd, nodeid): handles the kernel holds that were opened here.
+static napi_value opener_refs(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  int fuse_fd = arg_i32(env, argv[0]);
+  uint64_t nodeid = arg_big(env, argv[1]);
+  pthread_mutex_lock(&served_lock);
+  opener_t *o = *opener_slot(fuse_fd, nodeid);
+  int refs = o ? o->refs : 0;
+  pthread_mutex_unlock(&served_lock);
+  return num(env, refs);
+}
+
+// forgetSession(fuseFd): the session ended; drops everything served or opened for it.
+static napi_value forget_session(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int fuse_fd = arg_i32(env, argv[0]);
+  pthread_mutex_lock(&served_lock);
+  for (int i = 0; i < SERVED_BUCKETS; i++) {
+    for (opener_t **p = &openers[i]; *p;) {
+      if ((*p)->fuse_fd != fuse_fd) {
+        p = &(*p)->next;
+        continue;
+      }
+      opener_t *o = *p;
+      *p = o->next;
+      free(o);
+    }
+    // Rescanned after each removal: removing may wait, and the list may change meanwhile.
+    for (served_t *s = served[i]; s;) {
+      if (s->fuse_fd != fuse_fd) {
+        s = s->next;
+        continue;
+      }
+      served_remove_locked(fuse_fd, s->fh);
+      s = served[i];
+    }
   }
   pthread_mutex_unlock(&served_lock);
   return NULL;
@@ -256,7 +380,9 @@ typedef struct {
   size_t bufsize;
 } reply_io_t;
 
+#define FUSE_OPEN_ 14
 #define FUSE_READ_ 15
+#define FUSE_RELEASE_ 18
 #define FUSE_GETXATTR_ 22
 #define FUSE_IN_HEADER_SIZE_ 40
 #define FUSE_READ_IN_SIZE_ 40
@@ -340,6 +466,61 @@ static int reply_read(int fuse_fd, reply_io_t *io, uint64_t unique, int file_fd,
   return 0;
 }
 
+// A read-only OPEN of an inode with an opener: a new handle on its backing file.
+static bool answer_open(reader_t *r, const char *buf, uint64_t unique) {
+  uint64_t nodeid;
+  uint32_t flags;
+  memcpy(&nodeid, buf + 16, 8);
+  memcpy(&flags, buf + FUSE_IN_HEADER_SIZE_, 4);
+  if ((flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY) return false;
+  served_t *s = calloc(1, sizeof *s);
+  pthread_mutex_lock(&served_lock);
+  opener_t *o = *opener_slot(r->fd, nodeid);
+  if (!o) {
+    pthread_mutex_unlock(&served_lock);
+    free(s);
+    return false;
+  }
+  o->refs++;
+  o->last_used_ms = now_ms();
+  uint64_t fh = NATIVE_FH | ++native_fh_next;
+  *s = (served_t){.fuse_fd = r->fd, .fh = fh, .file_fd = o->file_fd, .length = o->length};
+  served_t **slot = served_slot(r->fd, fh);
+  *slot = s;
+  struct {
+    struct fuse_out_header_ h;
+    uint64_t fh;
+    uint32_t open_flags;
+    int32_t backing_id;
+  } out = {{sizeof out, 0, unique}, fh, o->open_flags, o->backing_id};
+  pthread_mutex_unlock(&served_lock);
+  // Written after the handle exists, so that its READs and RELEASE find it.
+  if (write(r->fd, &out, sizeof out) < 0 && errno == ENOENT) {
+    // Interrupted: the kernel never saw this handle, so no RELEASE will come for it.
+    pthread_mutex_lock(&served_lock);
+    served_remove_locked(r->fd, fh);
+    opener_t *again = *opener_slot(r->fd, nodeid);
+    if (again) again->refs--;
+    pthread_mutex_unlock(&served_lock);
+  }
+  return true;
+}
+
+// The RELEASE of a handle made by answer_open.
+static bool answer_release(reader_t *r, const char *buf, uint64_t unique) {
+  uint64_t nodeid, fh;
+  memcpy(&nodeid, buf + 16, 8);
+  memcpy(&fh, buf + FUSE_IN_HEADER_SIZE_, 8);
+  if ((fh & NATIVE_FH) == 0) return false;
+  pthread_mutex_lock(&served_lock);
+  served_remove_locked(r->fd, fh);
+  opener_t *o = *opener_slot(r->fd, nodeid);
+  if (o && o->refs > 0) o->refs--;
+  pthread_mutex_unlock(&served_lock);
+  reply_error(r->fd, unique, 0);
+  return true;
+}
+
 // True when the request was answered here: a READ of a served handle, or a GETXATTR of a
 // name outside Strata's.
 static bool answer_in_native(reader_t *r, reply_io_t *io, const char *buf, ssize_t n) {
@@ -348,6 +529,8 @@ static bool answer_in_native(reader_t *r, reply_io_t *io, const char *buf, ssize
   uint64_t unique;
   memcpy(&opcode, buf + 4, 4);
   memcpy(&unique, buf + 8, 8);
+  if (opcode == FUSE_OPEN_ && n >= FUSE_IN_HEADER_SIZE_ + 8) return answer_open(r, buf, unique);
+  if (opcode == FUSE_RELEASE_ && n >= FUSE_IN_HEADER_SIZE_ + 8) return answer_release(r, buf, unique);
   if (opcode == FUSE_READ_ && n >= FUSE_IN_HEADER_SIZE_ + FUSE_READ_IN_SIZE_) {
     uint64_t fh, offset;
     uint32_t size;
@@ -435,9 +618,7 @@ static void *reader_main(void *arg) {
 // startReader(fd, bufsize, callback(request: Buffer | null, errno: number | null), xattrPrefix,
 // threads): `threads` readers of the device; each calls back with null once the device closes.
 static napi_value start_reader(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  ARGS(5);
   reader_t *r = calloc(1, sizeof *r);
   r->fd = arg_i32(env, argv[0]);
   r->bufsize = (size_t)arg_i64(env, argv[1]);
@@ -503,13 +684,10 @@ static void fd_reply_complete(napi_env env, napi_status status, void *data) {
 // replyFromFd(fuseFd, unique, fileFd, offset, size): Promise<bytes sent | -errno>. Reads the
 // range and writes the READ reply on a libuv worker thread.
 static napi_value reply_from_fd(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  ARGS(5);
   fd_reply_t *r = calloc(1, sizeof *r);
   r->fuse_fd = arg_i32(env, argv[0]);
-  bool lossless;
-  napi_get_value_bigint_uint64(env, argv[1], &r->unique, &lossless);
+  r->unique = arg_big(env, argv[1]);
   r->file_fd = arg_i32(env, argv[2]);
   r->offset = arg_i64(env, argv[3]);
   r->size = (size_t)arg_i64(env, argv[4]);
@@ -525,9 +703,7 @@ static napi_value reply_from_fd(napi_env env, napi_callback_info info) {
 
 // backingOpen(fuseFd, fd): the backing id of a file for FOPEN_PASSTHROUGH.
 static napi_value backing_open(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  ARGS(2);
   struct fuse_backing_map_ map = {.fd = arg_i32(env, argv[1]), .flags = 0, .padding = 0};
   int id = ioctl(arg_i32(env, argv[0]), FUSE_DEV_IOC_BACKING_OPEN_, &map);
   if (id < 0) return strata_throw_errno(env, "FUSE_DEV_IOC_BACKING_OPEN", errno);
@@ -536,9 +712,7 @@ static napi_value backing_open(napi_env env, napi_callback_info info) {
 
 // backingClose(fuseFd, id)
 static napi_value backing_close(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  ARGS(2);
   uint32_t id = (uint32_t)arg_i32(env, argv[1]);
   if (ioctl(arg_i32(env, argv[0]), FUSE_DEV_IOC_BACKING_CLOSE_, &id) < 0) {
     return strata_throw_errno(env, "FUSE_DEV_IOC_BACKING_CLOSE", errno);
@@ -559,6 +733,10 @@ void strata_register_fuse(napi_env env, napi_value exports) {
       {"fuseReplyFromFd", reply_from_fd},
       {"fuseServeFromFd", serve_from_fd},
       {"fuseUnserve", unserve},
+      {"fuseOpenerAdd", opener_add},
+      {"fuseOpenerRemove", opener_remove},
+      {"fuseOpenerRefs", opener_refs},
+      {"fuseForgetSession", forget_session},
       {"fuseBackingOpen", backing_open},
       {"fuseBackingClose", backing_close},
   };

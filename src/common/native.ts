@@ -24,6 +24,17 @@ export interface StrataNative {
   fuseServeFromFd(fuseFd: number, fh: bigint, fileFd: number, length: number): void;
   /** Stops that; returns once no READ of `fh` is being answered, so `fileFd` may close. */
   fuseUnserve(fuseFd: number, fh: bigint): void;
+  /**
+   * From now on, read-only OPENs of inode `nodeid` are answered by the reader threads with a
+   * new handle (`openFlags`, `backingId`; READs, if any, from `fileFd`), and so are their RELEASEs.
+   */
+  fuseOpenerAdd(fuseFd: number, nodeid: bigint, openFlags: number, backingId: number, fileFd: number, length: number): void;
+  /** Stops that, unless the kernel holds such handles or one was made within `minIdleMs`: false then. */
+  fuseOpenerRemove(fuseFd: number, nodeid: bigint, minIdleMs: number): boolean;
+  /** Handles of the inode the kernel holds that were opened by the reader threads. */
+  fuseOpenerRefs(fuseFd: number, nodeid: bigint): number;
+  /** The session ended: forgets every handle served and every inode opened natively. */
+  fuseForgetSession(fuseFd: number): void;
   fuseBackingOpen(fuseFd: number, fd: number): number;
   fuseBackingClose(fuseFd: number, backingId: number): void;
 }

@@ -48,6 +48,9 @@ export const XATTR_PREFIX = 'user.strata.';
 const XATTRS = ['persistence_state', 'cached_percent', 'ufs_path'].map((n) => XATTR_PREFIX + n);
 const NOBODY = 65534;
 
+/** What identifies one version of a file's content. */
+const versionOf = (info: FileInfo): string => `${info.length}:${info.lastModificationTimeMs}:${info.fileId}`;
+
 /** A plain POSIX failure, for cases with no Strata meaning (EBADF, ENODATA, ERANGE...). */
 function errno(name: keyof typeof constants.errno): NodeJS.ErrnoException {
   const e: NodeJS.ErrnoException = new Error(name);
@@ -106,7 +109,9 @@ export class FuseOps {
   }
 
   private entry(path: string, info: FileInfo): Buffer {
-    return entryOut(this.inodes.lookup(path, info.fileId), this.attr(info), this.opts.timeouts);
+    const nodeid = this.inodes.lookup(path, info.fileId);
+    this.checkNativeOpens(nodeid, info);
+    return entryOut(nodeid, this.attr(info), this.opts.timeouts);
   }
 
   handlers(): Partial<Record<number, Handler>> {
@@ -128,7 +133,11 @@ export class FuseOps {
         for (let i = 0; i < count; i++) this.inodes.forget(b.big(), b.u64());
         return null;
       },
-      [Op.GETATTR]: async (h) => attrOut(this.attr(await this.statNode(h.nodeid)), t),
+      [Op.GETATTR]: async (h) => {
+        const info = await this.statNode(h.nodeid);
+        this.checkNativeOpens(h.nodeid, info);
+        return attrOut(this.attr(info), t);
+      },
       [Op.SETATTR]: (h, b) => this.setattr(h.nodeid, b),
       [Op.MKDIR]: async (h, b) => {
         const mode = b.u32();
@@ -299,14 +308,17 @@ export class FuseOps {
     const node = this.inodes.node(nodeid)!;
     // While the inode is open in passthrough the kernel takes no other kind of open (EIO), and
     // a write must never reach the shared cache file: the writer is told the file is busy.
-    if ((flags & 3) !== fsConstants.O_RDONLY && node.openPassthrough > 0) throw this.busy(path);
+    if ((flags & 3) !== fsConstants.O_RDONLY && !this.stopNativeOpens(nodeid, node)) throw this.busy(path);
     const handle = await this.vfs.open(path, flags);
     if (handle.kind === 'write') return this.registerOpen(nodeid, handle, 'direct');
     const r = handle.read;
-    const version = `${r.info.length}:${r.info.lastModificationTimeMs}:${r.info.fileId}`;
+    const version = versionOf(r.info);
     const pt = this.passthroughOpen(nodeid, node, r, version);
-    if (pt !== undefined) return this.registerOpen(nodeid, handle, 'passthrough', 0, pt);
-    if (node.openPassthrough > 0) {
+    if (pt !== undefined) {
+      if ((flags & (3 | fsConstants.O_TRUNC)) === fsConstants.O_RDONLY) this.openNatively(nodeid, r, pt);
+      return this.registerOpen(nodeid, handle, 'passthrough', 0, pt);
+    }
+    if (this.passthroughOpens(nodeid, node) > 0) {
       await this.vfs.releaseRead(r);
       throw this.busy(path);
     }
@@ -349,7 +361,7 @@ export class FuseOps {
 
   /** The session ended: handles the kernel never released stop being served natively. */
   unserveAll(): void {
-    for (const [fh, f] of this.files) if (f.servedNatively) native().fuseUnserve(this.sessionFd, fh);
+    native().fuseForgetSession(this.sessionFd);
   }
 
   /**
@@ -363,7 +375,8 @@ export class FuseOps {
     if (!this.passthroughActive || !r.wholeFile || node.openCached > 0) return undefined;
     let b = node.backing;
     if (b && b.version !== version) {
-      if (node.openPassthrough > 0) return undefined; // the kernel still reads the older version
+      // The kernel (or a native open) still reads the older version.
+      if (this.passthroughOpens(nodeid, node) > 0 || !native().fuseOpenerRemove(this.sessionFd, nodeid, 0)) return undefined;
       this.closeBacking(nodeid, b);
       b = undefined;
     }
@@ -384,6 +397,36 @@ export class FuseOps {
       });
     }
     return b.id;
+  }
+
+  /**
+   * A kept (warm) handle in passthrough: the next read-only opens of its inode are answered by
+   * the native reader threads, on the same backing id, until the handle is to be closed. The
+   * handle stays open while the kernel holds such opens, or within the idle time of the last.
+   */
+  private openNatively(nodeid: bigint, r: ReadHandle, backingId: number): void {
+    if (r.inUseElsewhere || !r.wholeFile || !this.vfs.keeps(r)) return;
+    native().fuseOpenerAdd(this.sessionFd, nodeid, OpenFlag.PASSTHROUGH | OpenFlag.NOFLUSH, backingId, r.wholeFile.fd, r.info.length);
+    r.inUseElsewhere = (recentMs) => !native().fuseOpenerRemove(this.sessionFd, nodeid, recentMs);
+  }
+
+  /**
+   * Before the file changes through this inode: its opens go through JavaScript again. False
+   * when it is open in passthrough (here or natively), and must not change under those readers.
+   */
+  private stopNativeOpens(nodeid: bigint, node: InodeNode): boolean {
+    return node.openPassthrough === 0 && native().fuseOpenerRemove(this.sessionFd, nodeid, 0);
+  }
+
+  /** Metadata that shows another version than the native opens hand out ends them. */
+  private checkNativeOpens(nodeid: bigint, info: FileInfo): void {
+    const b = this.inodes.node(nodeid)?.backing;
+    if (b && b.version !== versionOf(info)) native().fuseOpenerRemove(this.sessionFd, nodeid, 0);
+  }
+
+  /** Opens of the inode in passthrough: those made here and those the reader threads made. */
+  private passthroughOpens(nodeid: bigint, node: InodeNode): number {
+    return node.openPassthrough + native().fuseOpenerRefs(this.sessionFd, nodeid);
   }
 
   private busy(path: string): NodeJS.ErrnoException {
@@ -422,6 +465,7 @@ export class FuseOps {
     if (valid & SetattrValid.SIZE) {
       const f = valid & SetattrValid.FH ? this.files.get(fh) : undefined;
       if (f?.handle.kind === 'write') await f.handle.staged.truncate(size);
+      else if (!this.stopNativeOpens(nodeid, this.inodes.node(nodeid)!)) throw this.busy(path);
       else change.size = size;
     }
     // Times: Strata keeps its own modification times; utimens succeeds without changing them.

@@ -5,10 +5,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FuseEnv } from '../helpers/fuse.js';
+import { FuseEnv, sh } from '../helpers/fuse.js';
 
 let f: FuseEnv;
 
@@ -56,4 +56,44 @@ test('a file replaced under the same name is read afresh, not from the warm hand
   // And the same through a write on the mount itself.
   writeFileSync(f.path('swap'), a);
   assert.deepEqual(readFileSync(f.path('swap')), a);
+});
+
+test('opens of a warm file answered by the native reader threads read it right; a write waits for them, then is seen', async () => {
+  const a = randomBytes(60_000);
+  const b = randomBytes(50_000);
+  writeFileSync(join(f.env.dir, 'n'), a);
+  assert.equal((await f.env.run(['fs', 'copyFromLocal', join(f.env.dir, 'n'), '/native.bin'])).code, 0);
+  // The first open warms the handle; the ones after it are answered natively, many at once too.
+  for (let i = 0; i < 20; i++) assert.deepEqual(readFileSync(f.path('native.bin')), a);
+  const many = await sh(`for i in $(seq 1 40); do md5sum ${f.path('native.bin')} & done; wait`);
+  assert.deepEqual(new Set(many.stdout.trim().split('\n').map((l) => l.split(' ')[0])), new Set([createHash('md5').update(a).digest('hex')]));
+  const py = `
+import os
+p = ${JSON.stringify(f.path('native.bin'))}
+r = os.open(p, os.O_RDONLY)
+try:
+    os.open(p, os.O_WRONLY)
+    print('write open allowed')
+except OSError as e:
+    print(e.strerror)
+print(len(os.pread(r, 100000, 0)))
+os.close(r)
+`;
+  writeFileSync(join(f.env.dir, 'n.py'), py);
+  const r = await sh(`python3 ${join(f.env.dir, 'n.py')}`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['Text file busy', String(a.length)]);
+  // Readers closed (RELEASE reaches the mount just after close returns): the write goes ahead.
+  let wrote = false;
+  for (let i = 0; i < 20 && !wrote; i++) {
+    try {
+      writeFileSync(f.path('native.bin'), b);
+      wrote = true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ETXTBSY') throw err;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  }
+  assert.ok(wrote, 'the write was let in once the readers closed');
+  for (let i = 0; i < 5; i++) assert.deepEqual(readFileSync(f.path('native.bin')), b);
 });

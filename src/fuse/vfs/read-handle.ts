@@ -55,6 +55,12 @@ export class ReadHandle {
   private readonly filling = new Map<number, FillingBlock>();
   private readonly fillLeases: Array<{ worker: RpcClient; leaseId: string }> = [];
   private fillHome?: WorkerAddress;
+  /**
+   * Set by whoever opens the file on this handle without telling it (the FUSE edge's native
+   * opens): asked before a kept handle is closed; true (open now, or used within `recentMs`)
+   * keeps it open.
+   */
+  inUseElsewhere?: (recentMs: number) => boolean;
   /** Told once the handle is closed (the FUSE edge drops its passthrough backing id). */
   private readonly closeHooks: Array<() => void> = [];
 

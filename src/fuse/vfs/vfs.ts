@@ -265,6 +265,11 @@ export class Vfs {
     return { kind: 'read', read };
   }
 
+  /** Whether a read handle is kept open between opens (a warm handle). */
+  keeps(h: ReadHandle): boolean {
+    return this.warm.holds(h);
+  }
+
   /** The last close of a read: a wholly cached file stays open a while for the next open. */
   async releaseRead(h: ReadHandle): Promise<void> {
     if (await this.warm.release(h)) return;

@@ -79,6 +79,11 @@ export class WarmHandles {
     return handle;
   }
 
+  /** Whether this handle is one kept here. */
+  holds(handle: ReadHandle): boolean {
+    return this.keys.has(handle);
+  }
+
   /** Whether a handle on this file would be kept. */
   wants(info: FileInfo): boolean {
     return this.opts.idleMs > 0 && info.length <= this.opts.maxFileBytes && !this.entries.has(keyOf(info));
@@ -114,7 +119,10 @@ export class WarmHandles {
 
   /** Closes idle handles past their time (and, after maxAge, ones no longer worth reusing). */
   async sweep(nowMs = Date.now()): Promise<void> {
-    await this.closeIdle((e) => nowMs - e.idleSinceMs! >= this.opts.idleMs || nowMs - e.openedAtMs > this.opts.maxAgeMs);
+    // Idle here may still be in use where opens do not reach this cache (native opens): those
+    // are kept until idle there too, but never past their age.
+    await this.closeIdle((e) => nowMs - e.idleSinceMs! >= this.opts.idleMs, this.opts.idleMs);
+    await this.closeIdle((e) => nowMs - e.openedAtMs > this.opts.maxAgeMs);
   }
 
   async closeAll(): Promise<void> {
@@ -127,10 +135,10 @@ export class WarmHandles {
     return this.entries.size;
   }
 
-  private async closeIdle(shouldClose: (e: Entry) => boolean): Promise<void> {
+  private async closeIdle(shouldClose: (e: Entry) => boolean, recentMs = 0): Promise<void> {
     const closing: ReadHandle[] = [];
     for (const [key, e] of this.entries) {
-      if (e.refs > 0 || !shouldClose(e)) continue;
+      if (e.refs > 0 || !shouldClose(e) || e.handle.inUseElsewhere?.(recentMs)) continue;
       this.entries.delete(key);
       this.idle--;
       this.idleBytes -= e.handle.info.length;
