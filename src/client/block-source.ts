@@ -51,6 +51,51 @@ export interface LeasedBlock {
 }
 
 /** Short-circuit reads of one file's blocks from a worker on this host. */
+type LeaseReply = { leaseId: string; blocks: LeasedBlock[] } | null;
+
+/**
+ * Lease requests to one worker: the first goes at once; those made while it is answered go
+ * together in the next call, so readers opening many files at once cost a round trip per batch,
+ * not per file.
+ */
+class LeaseBatcher {
+  private queue: Array<{ blockIds: number[]; promote: boolean; done: (r: LeaseReply) => void; fail: (err: unknown) => void }> = [];
+  private busy = false;
+
+  constructor(private readonly worker: RpcClient) {}
+
+  lease(blockIds: number[], promote: boolean): Promise<LeaseReply> {
+    return new Promise((done, fail) => {
+      this.queue.push({ blockIds, promote, done, fail });
+      this.send();
+    });
+  }
+
+  private send(): void {
+    if (this.busy || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, 512);
+    this.busy = true;
+    this.worker
+      .call<{ leases: LeaseReply[] }>('POST', '/api/v1/leases', { body: { requests: batch.map(({ blockIds, promote }) => ({ blockIds, promote })) } })
+      .then(
+        (r) => batch.forEach((q, i) => q.done(r.leases[i] ?? null)),
+        (err: unknown) => batch.forEach((q) => q.fail(err)),
+      )
+      .finally(() => {
+        this.busy = false;
+        this.send();
+      });
+  }
+}
+
+const batchers = new WeakMap<RpcClient, LeaseBatcher>();
+
+function leaseBatcher(worker: RpcClient): LeaseBatcher {
+  let b = batchers.get(worker);
+  if (!b) batchers.set(worker, (b = new LeaseBatcher(worker)));
+  return b;
+}
+
 export class ShortCircuitReader {
   private readonly blocks = new Map<number, LeasedBlock>();
   private readonly handles = new Map<string, FileHandle>();
@@ -64,15 +109,11 @@ export class ShortCircuitReader {
 
   /** Leases blocks (no eviction until released); false when the worker no longer has them. */
   async lease(blockIds: number[], promote: boolean): Promise<boolean> {
-    try {
-      const r = await this.worker.call<{ leaseId: string; blocks: LeasedBlock[] }>('POST', '/api/v1/lease', { body: { blockIds, promote } });
-      this.leases.push(r.leaseId);
-      for (const b of r.blocks) this.blocks.set(b.blockId, b);
-      return true;
-    } catch (err) {
-      if (StrataError.isCode(err, 'NOT_FOUND')) return false;
-      throw err;
-    }
+    const r = await leaseBatcher(this.worker).lease(blockIds, promote);
+    if (!r) return false;
+    this.leases.push(r.leaseId);
+    for (const b of r.blocks) this.blocks.set(b.blockId, b);
+    return true;
   }
 
   /** Where a leased block's bytes are: its cache file, at the block's offset in the file. */

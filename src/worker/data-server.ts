@@ -96,11 +96,23 @@ function sourceOf(q: URLSearchParams): UfsBlockSource | undefined {
   };
 }
 
+interface LeaseRequest {
+  blockIds: number[];
+  promote?: boolean;
+}
+
 export function registerDataServer(
   server: HttpServer,
   d: { store: BlockStore; filler: BlockFiller; ufs: UfsAccess; master: MasterLink; persister: Persister; metrics: WorkerMetrics; logger: Logger; leaseTimeoutMs: number; topTier: string },
 ): void {
   const { store, filler, metrics } = d;
+  const lease = async (b: LeaseRequest) => {
+    if (b.promote) for (const id of b.blockIds) await store.promote(id).catch(() => false);
+    const granted = store.acquireLease(b.blockIds, d.leaseTimeoutMs);
+    for (const id of b.blockIds) store.touch(id);
+    metrics.blockRequests.inc({ result: 'hit' }, b.blockIds.length);
+    return { leaseId: granted.leaseId, blocks: granted.blocks.map((m) => ({ blockId: m.blockId, cacheFile: m.cacheFile, offset: m.offset, length: m.length, tier: m.tier })) };
+  };
 
   async function read(ctx: RequestContext): Promise<typeof RAW> {
     const q = ctx.query;
@@ -178,13 +190,20 @@ export function registerDataServer(
       await d.master.commit(result.committed);
       return result;
     })
-    .route('POST', '/api/v1/lease', async (ctx) => {
-      const b = await ctx.json<{ blockIds: number[]; promote?: boolean }>();
-      if (b.promote) for (const id of b.blockIds) await store.promote(id).catch(() => false);
-      const lease = store.acquireLease(b.blockIds, d.leaseTimeoutMs);
-      for (const id of b.blockIds) store.touch(id);
-      metrics.blockRequests.inc({ result: 'hit' }, b.blockIds.length);
-      return { leaseId: lease.leaseId, blocks: lease.blocks.map((m) => ({ blockId: m.blockId, cacheFile: m.cacheFile, offset: m.offset, length: m.length, tier: m.tier })) };
+    .route('POST', '/api/v1/lease', async (ctx) => lease(await ctx.json<LeaseRequest>()))
+    // Many leases in one call (readers opening many files at once), each granted or not alone.
+    .route('POST', '/api/v1/leases', async (ctx) => {
+      const b = await ctx.json<{ requests: LeaseRequest[] }>();
+      const leases = [];
+      for (const r of b.requests) {
+        leases.push(
+          await lease(r).catch((err: unknown) => {
+            if (StrataError.isCode(err, 'NOT_FOUND')) return null;
+            throw err;
+          }),
+        );
+      }
+      return { leases };
     })
     .route('POST', '/api/v1/lease/release', async (ctx) => {
       store.releaseLease((await ctx.json<{ leaseId: string }>()).leaseId);
