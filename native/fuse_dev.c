@@ -255,6 +255,8 @@ typedef struct opener_ {
   int64_t length;
   int refs;
   int64_t last_used_ms;
+  // Asked to stop while the kernel held handles made here: no new ones; freed at the last RELEASE.
+  bool draining;
   struct opener_ *next;
 } opener_t;
 
@@ -281,6 +283,10 @@ static napi_value opener_add(napi_env env, napi_callback_info info) {
   uint64_t nodeid = arg_big(env, argv[1]);
   pthread_mutex_lock(&served_lock);
   opener_t **p = opener_slot(fuse_fd, nodeid);
+  if (*p && (*p)->draining) {
+    pthread_mutex_unlock(&served_lock);
+    return NULL;
+  }
   if (!*p) {
     *p = calloc(1, sizeof **p);
     (*p)->fuse_fd = fuse_fd;
@@ -297,7 +303,9 @@ static napi_value opener_add(napi_env env, napi_callback_info info) {
 }
 
 // openerRemove(fuseFd, nodeid, minIdleMs): true once the inode's opens go to JavaScript again;
-// false while the kernel holds handles made here, or one was made within minIdleMs.
+// false while the kernel holds handles made here, or one was made within minIdleMs. With
+// minIdleMs 0 (the file must stop being opened here) new opens go to JavaScript at once, and
+// the opener goes at the last RELEASE of the handles it made.
 static napi_value opener_remove(napi_env env, napi_callback_info info) {
   ARGS(3);
   int fuse_fd = arg_i32(env, argv[0]);
@@ -309,6 +317,7 @@ static napi_value opener_remove(napi_env env, napi_callback_info info) {
   opener_t *o = *p;
   if (o && (o->refs > 0 || now_ms() - o->last_used_ms < min_idle)) {
     removed = false;
+    if (min_idle == 0) o->draining = true;
   } else if (o) {
     *p = o->next;
     free(o);
@@ -448,7 +457,9 @@ static int reply_read(int fuse_fd, reply_io_t *io, uint64_t unique, int file_fd,
     if (w == (ssize_t)(sizeof out + len)) return 0;
     err = w < 0 ? errno : EIO;
     drain_pipe(io->pipe[0]);  // a failed or partial splice leaves bytes behind
-    return err == ENOENT ? 0 : err;
+    if (err == ENOENT) return 0;  // interrupted: the kernel wants no reply
+    reply_error(fuse_fd, unique, EIO);  // the reader must not wait forever
+    return err;
   }
   size_t got = 0;
   while (got < len) {
@@ -462,8 +473,24 @@ static int reply_read(int fuse_fd, reply_io_t *io, uint64_t unique, int file_fd,
     got += (size_t)n;
   }
   struct iovec iov[2] = {{&out, sizeof out}, {io->buf, len}};
-  if (writev(fuse_fd, iov, 2) < 0 && errno != ENOENT) return errno;
+  if (writev(fuse_fd, iov, 2) < 0 && errno != ENOENT) {
+    int err = errno;
+    reply_error(fuse_fd, unique, EIO);
+    return err;
+  }
   return 0;
+}
+
+// One handle made by an opener is gone; a draining opener goes with its last. Holds served_lock.
+static void opener_put_locked(int fuse_fd, uint64_t nodeid) {
+  opener_t **p = opener_slot(fuse_fd, nodeid);
+  opener_t *o = *p;
+  if (!o) return;
+  if (o->refs > 0) o->refs--;
+  if (o->draining && o->refs == 0) {
+    *p = o->next;
+    free(o);
+  }
 }
 
 // A read-only OPEN of an inode with an opener: a new handle on its backing file.
@@ -476,7 +503,7 @@ static bool answer_open(reader_t *r, const char *buf, uint64_t unique) {
   served_t *s = calloc(1, sizeof *s);
   pthread_mutex_lock(&served_lock);
   opener_t *o = *opener_slot(r->fd, nodeid);
-  if (!o) {
+  if (!o || o->draining) {
     pthread_mutex_unlock(&served_lock);
     free(s);
     return false;
@@ -499,8 +526,7 @@ static bool answer_open(reader_t *r, const char *buf, uint64_t unique) {
     // Interrupted: the kernel never saw this handle, so no RELEASE will come for it.
     pthread_mutex_lock(&served_lock);
     served_remove_locked(r->fd, fh);
-    opener_t *again = *opener_slot(r->fd, nodeid);
-    if (again) again->refs--;
+    opener_put_locked(r->fd, nodeid);
     pthread_mutex_unlock(&served_lock);
   }
   return true;
@@ -514,8 +540,7 @@ static bool answer_release(reader_t *r, const char *buf, uint64_t unique) {
   if ((fh & NATIVE_FH) == 0) return false;
   pthread_mutex_lock(&served_lock);
   served_remove_locked(r->fd, fh);
-  opener_t *o = *opener_slot(r->fd, nodeid);
-  if (o && o->refs > 0) o->refs--;
+  opener_put_locked(r->fd, nodeid);
   pthread_mutex_unlock(&served_lock);
   reply_error(r->fd, unique, 0);
   return true;

@@ -96,6 +96,7 @@ async function runForeground(ctx: CliContext, mountPoint: string, strataPath: st
   process.once('SIGINT', stop);
   await mount.session.ended;
   rmSync(record, { force: true });
+  await mount.finish().catch((err: unknown) => logger.warn({ err }, 'letting go of leases at unmount failed'));
   logger.info({ mountPoint: mount.mountPoint }, 'unmounted');
   await new Promise<void>((r) => logger.flush(() => r()));
   process.exit(0);

@@ -42,6 +42,8 @@ interface OpenFile {
   mode: 'passthrough' | 'cached' | 'direct';
   /** READs answered by the native reader threads from the handle's cache file. */
   servedNatively: boolean;
+  /** Opened for writing: counted in the inode's writers until released. */
+  writer: boolean;
 }
 
 export const XATTR_PREFIX = 'user.strata.';
@@ -285,13 +287,13 @@ export class FuseOps {
     return f;
   }
 
-  private registerOpen(nodeid: bigint, handle: VfsHandle, mode: OpenFile['mode'], extraFlags = 0, backingId = 0): Buffer {
+  private registerOpen(nodeid: bigint, handle: VfsHandle, mode: OpenFile['mode'], extraFlags = 0, backingId = 0, writer = false): Buffer {
     const fh = this.nextFh++;
     // A wholly cached file not handed to the kernel: the reader threads answer its READs.
     const read = handle.kind === 'read' && mode !== 'passthrough' ? handle.read : undefined;
     const whole = read?.wholeFile;
     if (whole) native().fuseServeFromFd(this.sessionFd, fh, whole.fd, read.info.length);
-    this.files.set(fh, { nodeid, handle, mode, servedNatively: !!whole });
+    this.files.set(fh, { nodeid, handle, mode, servedNatively: !!whole, writer });
     const node = this.inodes.node(nodeid);
     if (node && mode === 'cached') node.openCached++;
     if (node && mode === 'passthrough') node.openPassthrough++;
@@ -308,11 +310,23 @@ export class FuseOps {
     const node = this.inodes.node(nodeid)!;
     // While the inode is open in passthrough the kernel takes no other kind of open (EIO), and
     // a write must never reach the shared cache file: the writer is told the file is busy.
-    if ((flags & 3) !== fsConstants.O_RDONLY && !this.stopNativeOpens(nodeid, node)) throw this.busy(path);
-    const handle = await this.vfs.open(path, flags);
-    if (handle.kind === 'write') return this.registerOpen(nodeid, handle, 'direct');
+    // Counted from before the writer's open starts, so that no read open goes passthrough
+    // meanwhile (the writer's open would then be EIO).
+    const writer = (flags & 3) !== fsConstants.O_RDONLY;
+    if (writer && !this.stopNativeOpens(nodeid, node)) throw this.busy(path);
+    if (writer) node.writers++;
+    let handle: VfsHandle;
+    try {
+      handle = await this.vfs.open(path, flags);
+    } catch (err) {
+      if (writer) node.writers--;
+      throw err;
+    }
+    if (handle.kind === 'write') return this.registerOpen(nodeid, handle, 'direct', 0, 0, writer);
     const r = handle.read;
     const version = versionOf(r.info);
+    // Another open reads this version in passthrough: this one joins it, with its own leases.
+    if (node.backing?.version === version && !r.wholeFile && this.passthroughOpens(nodeid, node) > 0) await r.leaseWhole();
     const pt = this.passthroughOpen(nodeid, node, r, version);
     if (pt !== undefined) {
       if ((flags & (3 | fsConstants.O_TRUNC)) === fsConstants.O_RDONLY) this.openNatively(nodeid, r, pt);
@@ -355,6 +369,7 @@ export class FuseOps {
     const node = this.inodes.node(f.nodeid);
     if (node && f.mode === 'cached') node.openCached--;
     if (node && f.mode === 'passthrough') node.openPassthrough--;
+    if (node && f.writer) node.writers--;
     if (f.handle.kind === 'write') await this.vfs.release(f.handle.staged);
     else await this.vfs.releaseRead(f.handle.read);
   }
@@ -372,7 +387,7 @@ export class FuseOps {
    * of them closes (warm handles outlive their opens).
    */
   private passthroughOpen(nodeid: bigint, node: InodeNode, r: ReadHandle, version: string): number | undefined {
-    if (!this.passthroughActive || !r.wholeFile || node.openCached > 0) return undefined;
+    if (!this.passthroughActive || !r.wholeFile || node.openCached > 0 || node.writers > 0) return undefined;
     let b = node.backing;
     if (b && b.version !== version) {
       // The kernel (or a native open) still reads the older version.
@@ -436,6 +451,8 @@ export class FuseOps {
 
   /** Drops a backing id, and the node if the kernel forgot it. */
   private closeBacking(nodeid: bigint, b: NonNullable<InodeNode['backing']>): void {
+    if (b.closed) return; // replaced by a newer version's, and its last holder closed since
+    b.closed = true;
     const node = this.inodes.node(nodeid);
     try {
       native().fuseBackingClose(this.sessionFd, b.id);

@@ -17,7 +17,9 @@ export interface InodeNode {
    * The inode's one passthrough backing id, for the file version it was opened on, kept while
    * any read handle of that version holding the whole file is alive (warm ones included).
    */
-  backing?: { id: number; version: string; holders: Set<unknown> };
+  backing?: { id: number; version: string; holders: Set<unknown>; closed?: boolean };
+  /** Opens for writing, from before they start until released: no passthrough meanwhile. */
+  writers: number;
   /** The Strata file the id stands for: a path that now names another file gets a new id. */
   fileId?: number;
   /** Size and mtime seen at the last open, for keeping the kernel page cache. */
@@ -25,7 +27,7 @@ export interface InodeNode {
 }
 
 export class InodeTable {
-  private readonly nodes = new Map<bigint, InodeNode>([[ROOT_NODE, { path: '/', lookups: 1, openCached: 0, openPassthrough: 0 }]]);
+  private readonly nodes = new Map<bigint, InodeNode>([[ROOT_NODE, { path: '/', lookups: 1, openCached: 0, openPassthrough: 0, writers: 0 }]]);
   private readonly byPath = new Map<string, bigint>([['/', ROOT_NODE]]);
   private next = 2n;
 
@@ -52,7 +54,7 @@ export class InodeTable {
     }
     if (id === undefined) {
       id = this.next++;
-      this.nodes.set(id, { path, lookups: 0, openCached: 0, openPassthrough: 0 });
+      this.nodes.set(id, { path, lookups: 0, openCached: 0, openPassthrough: 0, writers: 0 });
       this.byPath.set(path, id);
     }
     const node = this.nodes.get(id)!;
@@ -66,7 +68,7 @@ export class InodeTable {
     const n = this.nodes.get(nodeid);
     if (!n) return;
     n.lookups -= count;
-    if (n.lookups <= 0 && n.openCached === 0 && n.openPassthrough === 0 && !n.backing) {
+    if (n.lookups <= 0 && n.openCached === 0 && n.openPassthrough === 0 && n.writers === 0 && !n.backing) {
       this.nodes.delete(nodeid);
       if (this.byPath.get(n.path) === nodeid) this.byPath.delete(n.path);
     }

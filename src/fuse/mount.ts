@@ -165,9 +165,22 @@ export class FuseMount {
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-    await this.session.ended;
-    this.ops.unserveAll();
-    await this.ops.vfs.close();
-    await this.fs.close();
+    await this.finish();
+  }
+
+  private finishing?: Promise<void>;
+
+  /**
+   * Once the session has ended (however it was unmounted): lets go of what the mount held
+   * between opens — leases on the worker, cache file descriptors, the client's connections.
+   */
+  finish(): Promise<void> {
+    this.finishing ??= (async () => {
+      await this.session.ended;
+      this.ops.unserveAll();
+      await this.ops.vfs.close();
+      await this.fs.close();
+    })();
+    return this.finishing;
   }
 }

@@ -97,3 +97,18 @@ os.close(r)
   assert.ok(wrote, 'the write was let in once the readers closed');
   for (let i = 0; i < 5; i++) assert.deepEqual(readFileSync(f.path('native.bin')), b);
 });
+
+test('unmounting lets go of every lease the mount held', async () => {
+  const data = randomBytes(40_000);
+  writeFileSync(join(f.env.dir, 'u'), data);
+  assert.equal((await f.env.run(['fs', 'copyFromLocal', join(f.env.dir, 'u'), '/unmount.bin'])).code, 0);
+  const second = join(f.env.dir, 'second');
+  assert.equal((await f.env.run(['fuse', 'mount', second, '/'])).code, 0);
+  // What the first mount keeps from earlier tests goes once idle (1.5 s here).
+  for (let i = 0; i < 50 && (await leasesHeld()) > 0; i++) await new Promise((r) => setTimeout(r, 200));
+  const before = await leasesHeld();
+  for (let i = 0; i < 3; i++) assert.deepEqual(readFileSync(join(second, 'unmount.bin')), data);
+  assert.equal(await leasesHeld(), before + 1, 'the second mount keeps the file open between opens');
+  assert.equal((await f.env.run(['fuse', 'umount', second])).code, 0);
+  assert.equal(await leasesHeld(), before, 'and lets it go when unmounted');
+});

@@ -100,14 +100,10 @@ export class HttpServer {
       const e = toStrataError(err);
       if (e.code === 'INTERNAL') this.opts.logger.error({ err, path: url.pathname }, 'request failed');
       if (!res.headersSent) {
-        // A request body left unread (a write refused half way) must not leave the connection
-        // to be reused: close it after the answer. Until the client stops sending, read and
-        // drop what comes: closing with unread bytes would send a reset that can overtake the
-        // answer, and the client would see a broken connection instead of the error.
-        if (!req.complete) {
-          res.setHeader('connection', 'close');
-          req.resume();
-        }
+        // A request body left unread (a write refused half way): read and drop the rest, and
+        // never close first. Closing with unread bytes sends a reset that can overtake the
+        // answer, and the client would see a broken connection (EPIPE) instead of the error.
+        if (!req.complete) req.resume();
         sendJson(res, e.httpStatus, e.toJSON());
       }
       else res.destroy(e);

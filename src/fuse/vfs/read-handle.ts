@@ -49,6 +49,8 @@ export class ReadHandle {
   private readonly opening = new Map<string, Promise<number>>();
   /** The single cache file holding the whole file, when there is one. */
   wholeFile?: { cacheFile: string; fd: number };
+  /** When the handle's first lease was taken: leases expire, so a kept handle's age counts from here. */
+  leasedAtMs?: number;
   /** Blocks this handle had the local worker fill from the UFS. */
   readonly filled = new Set<number>();
   /** Fills this handle reads from, by block index: what the worker said is in so far. */
@@ -95,12 +97,18 @@ export class ReadHandle {
    */
   static async openWhollyCached(fs: FileSystem, info: FileInfo, readType: ReadType): Promise<ReadHandle | undefined> {
     if (readType === 'NO_CACHE' || info.inAlluxioPercentage !== 100 || info.length === 0 || info.blockSize <= 0) return undefined;
-    const local = (await fs.picker.live()).filter((w) => isLocalHost(w.address.host));
-    if (local.length !== 1) return undefined;
     const h = new ReadHandle(info, fs, readType);
+    return (await h.leaseWhole()) ? h : undefined;
+  }
+
+  /** Leases every block of the file from the one local worker; true when they all are leased. */
+  async leaseWhole(): Promise<boolean> {
+    const { info } = this;
+    if (info.blockSize <= 0) return false;
+    const local = (await this.fs.picker.live()).filter((w) => isLocalHost(w.address.host));
+    if (local.length !== 1) return false;
     const ids = Array.from({ length: Math.ceil(info.length / info.blockSize) }, (_, i) => blockIdOf(info.fileId, i));
-    if (await h.lease(local[0]!.address, ids)) return h;
-    return undefined;
+    return this.lease(local[0]!.address, ids);
   }
 
   /** Leases blocks from a local worker (the one this handle already leases from, if any). */
@@ -120,6 +128,7 @@ export class ReadHandle {
     } catch {
       return false; // the worker is gone: the stream path copes
     }
+    this.leasedAtMs ??= Date.now();
     for (const id of ids) await this.fdOf(reader.location(id)!.cacheFile);
     this.checkWhole();
     return true;
@@ -191,6 +200,7 @@ export class ReadHandle {
     });
     if (r.leaseId) {
       state.leased = true;
+      this.leasedAtMs ??= Date.now();
       this.fillLeases.push({ worker, leaseId: r.leaseId });
     }
     if (r.cached) return 'cached';

@@ -74,7 +74,7 @@ export class WarmHandles {
     // Not kept: not whole locally, too big, or a concurrent open's handle is kept already.
     if (!handle.wholeFile || !this.wants(handle.info)) return handle;
     const key = keyOf(handle.info);
-    this.entries.set(key, { handle, refs: 1, openedAtMs: nowMs });
+    this.entries.set(key, { handle, refs: 1, openedAtMs: handle.leasedAtMs ?? nowMs });
     this.keys.set(handle, key);
     return handle;
   }
@@ -93,7 +93,7 @@ export class WarmHandles {
   async adoptIdle(handle: ReadHandle, nowMs = Date.now()): Promise<boolean> {
     if (!handle.wholeFile || !this.wants(handle.info)) return false;
     const key = keyOf(handle.info);
-    this.entries.set(key, { handle, refs: 0, openedAtMs: nowMs, idleSinceMs: nowMs });
+    this.entries.set(key, { handle, refs: 0, openedAtMs: handle.leasedAtMs ?? nowMs, idleSinceMs: nowMs });
     this.keys.set(handle, key);
     this.idle++;
     this.idleBytes += handle.info.length;
