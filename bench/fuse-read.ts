@@ -5,7 +5,8 @@
  *   bindfs over a copy in /dev/shm, and the cache file read directly;
  * - 2,000 x 128 KiB cached files read by 8 parallel readers, beside /dev/shm and bindfs;
  * - `ls -l` of a 10,000-file folder, and the median latency of stat on a cached entry.
- * Page caches are dropped before each timed run; medians of 3. MB = 10^6 bytes.
+ * Page caches are dropped before each timed run; medians of 3, the cases taken in turn in each
+ * round so that the machine's drift falls on all alike. MB = 10^6 bytes.
  *   npm run build && node dist/bench/fuse-read.js   (as root; needs fuse3, fio, bindfs)
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,12 +38,6 @@ async function fio(file: string, jobs: number): Promise<number> {
   await dropPageCache();
   const out = await must(`fio --name=seq --rw=read --bs=1M --numjobs=${jobs} --filename=${file} --size=${SIZE_MB}M --ioengine=psync --group_reporting --output-format=json`);
   return (JSON.parse(out) as { jobs: Array<{ read: { bw_bytes: number } }> }).jobs[0]!.read.bw_bytes / 1e6;
-}
-
-async function medianOf(fn: () => Promise<number>): Promise<{ median: number; runs: number[] }> {
-  const runs: number[] = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await fn());
-  return { median: median(runs), runs };
 }
 
 async function main(): Promise<void> {
@@ -89,14 +84,19 @@ async function main(): Promise<void> {
       ['strata fuse, no passthrough (native replies)', `${np}/big.bin`],
       ['bindfs over /dev/shm', `${bind}/big.bin`],
     ];
+    // Round-robin over the cases, so that the machine's drift falls on all of them alike.
     const big: Record<string, Record<string, { median: number; runs: number[] }>> = {};
-    for (const [name, file] of bigCases) {
-      big[name] = {
-        dd: await medianOf(() => timed(`dd if=${file} of=/dev/null bs=1M`, bytes)),
-        fio1: await medianOf(() => fio(file, 1)),
-        fio4: await medianOf(() => fio(file, 4)),
-      };
+    const tools: Array<[string, (file: string) => Promise<number>]> = [
+      ['dd', (file) => timed(`dd if=${file} of=/dev/null bs=1M`, bytes)],
+      ['fio1', (file) => fio(file, 1)],
+      ['fio4', (file) => fio(file, 4)],
+    ];
+    for (let run = 0; run < (bigCases.length > 0 ? RUNS : 0); run++) {
+      for (const [tool, measure] of tools) {
+        for (const [name, file] of bigCases) ((big[name] ??= {})[tool] ??= { median: 0, runs: [] }).runs.push(await measure(file));
+      }
     }
+    for (const r of Object.values(big)) for (const t of Object.values(r)) t.median = median(t.runs);
     const direct = big['cache file read directly (/dev/shm)']!;
     if (bigCases.length > 0) console.log(`\nCached sequential read of ${SIZE_MB} MiB (MB/s, medians of ${RUNS}; ratio to the cache file read directly)`);
     if (bigCases.length > 0) console.log(`${'case'.padEnd(46)}${'dd bs=1M'.padStart(16)}${'fio 1 job'.padStart(16)}${'fio 4 jobs'.padStart(16)}`);
@@ -109,12 +109,17 @@ async function main(): Promise<void> {
 
     const smallBytes = SMALL * 128 * 1024;
     const readAll = (dir: string) => `cd ${dir} && ls | xargs -P 8 -n 25 cat > /dev/null`;
-    const small: Record<string, { median: number; runs: number[] }> = only && only !== 'small' ? {} : {
-      '/dev/shm': await medianOf(() => timed(readAll(`${shmSrc}/small`), smallBytes)),
-      'strata fuse, passthrough': await medianOf(() => timed(readAll(`${pt}/small`), smallBytes)),
-      'strata fuse, no passthrough': await medianOf(() => timed(readAll(`${np}/small`), smallBytes)),
-      'bindfs over /dev/shm': await medianOf(() => timed(readAll(`${bind}/small`), smallBytes)),
-    };
+    const smallCases: Array<[string, string]> = only && only !== 'small' ? [] : [
+      ['/dev/shm', `${shmSrc}/small`],
+      ['strata fuse, passthrough', `${pt}/small`],
+      ['strata fuse, no passthrough', `${np}/small`],
+      ['bindfs over /dev/shm', `${bind}/small`],
+    ];
+    const small: Record<string, { median: number; runs: number[] }> = {};
+    for (let run = 0; run < (smallCases.length > 0 ? RUNS : 0); run++) {
+      for (const [name, dir] of smallCases) (small[name] ??= { median: 0, runs: [] }).runs.push(await timed(readAll(dir), smallBytes));
+    }
+    for (const r of Object.values(small)) r.median = median(r.runs);
     if (Object.keys(small).length > 0) console.log(`\n${SMALL} x 128 KiB cached files, 8 readers (MB/s; ratio to /dev/shm)`);
     if (Object.keys(small).length > 0) for (const [name, r] of Object.entries(small)) console.log(`${name.padEnd(46)}${r.median.toFixed(0).padStart(16)}${(r.median / small['/dev/shm']!.median).toFixed(2).padStart(10)}  runs ${r.runs.map((x) => x.toFixed(0)).join(', ')}`);
     results.small = small;

@@ -370,8 +370,18 @@ export class FuseOps {
     if (node && f.mode === 'cached') node.openCached--;
     if (node && f.mode === 'passthrough') node.openPassthrough--;
     if (node && f.writer) node.writers--;
-    if (f.handle.kind === 'write') await this.vfs.release(f.handle.staged);
-    else await this.vfs.releaseRead(f.handle.read);
+    if (f.handle.kind === 'write') {
+      await this.vfs.release(f.handle.staged);
+      return;
+    }
+    const r = f.handle.read;
+    await this.vfs.releaseRead(r);
+    // Read cold and kept open now: its next opens can go passthrough, answered natively, from the
+    // start (the next epoch's first open costs no trip to JavaScript either).
+    if (node && r.wholeFile && !r.inUseElsewhere && this.vfs.keeps(r)) {
+      const backingId = this.passthroughOpen(f.nodeid, node, r, versionOf(r.info));
+      if (backingId !== undefined) this.openNatively(f.nodeid, r, backingId);
+    }
   }
 
   /** The session ended: handles the kernel never released stop being served natively. */
