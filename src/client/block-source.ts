@@ -50,7 +50,6 @@ export interface LeasedBlock {
   tier: string;
 }
 
-/** Short-circuit reads of one file's blocks from a worker on this host. */
 type LeaseReply = { leaseId: string; blocks: LeasedBlock[] } | null;
 
 /**
@@ -96,6 +95,7 @@ function leaseBatcher(worker: RpcClient): LeaseBatcher {
   return b;
 }
 
+/** Short-circuit reads of one file's blocks from a worker on this host. */
 export class ShortCircuitReader {
   private readonly blocks = new Map<number, LeasedBlock>();
   private readonly handles = new Map<string, FileHandle>();
@@ -149,22 +149,33 @@ export class ShortCircuitReader {
   }
 }
 
+/** A worker's answer to `/api/v1/fill`. */
+export interface FillReply {
+  /** Where the block starts in its cache file, and how many of its bytes are in. */
+  cacheFile?: string;
+  offset?: number;
+  filled?: number;
+  /** The fill is leased to the caller (asked with `lease`): its bytes stay until released. */
+  leaseId?: string;
+  /** The block is cached whole already; or it cannot be cached on this worker. */
+  cached?: boolean;
+  fallback?: boolean;
+}
+
 /**
  * Asks a worker on this host to fill block `index` from the UFS (or join its fill) and answer
- * once the block's first `until` bytes are in its cache file: where the block starts in that
- * file. Undefined when the worker cannot cache it or already has it whole.
+ * once the block's first `until` bytes are in its cache file (and, asked to, `ahead` more).
  */
-export async function fillLocally(client: RpcClient, file: FileInfo, index: number, until: number): Promise<{ cacheFile: string; offset: number } | 'cached' | undefined> {
+export function requestFill(client: RpcClient, file: FileInfo, index: number, until: number, opts: { ahead?: number; lease?: boolean } = {}): Promise<FillReply> {
   const block = file.blocks![index]!;
-  const r = await client.call<{ cacheFile?: string; offset?: number; fallback?: boolean; cached?: boolean }>('POST', '/api/v1/fill', {
+  return client.call<FillReply>('POST', '/api/v1/fill', {
     body: {
       blockId: block.blockId,
       until,
+      ...opts,
       source: { mountId: file.mountId, ufsPath: file.ufsPath, fileLength: file.length, blockSize: file.blockSize, fingerprint: file.fingerprint },
     },
   });
-  if (r.cached) return 'cached';
-  return r.cacheFile && r.offset !== undefined ? { cacheFile: r.cacheFile, offset: r.offset } : undefined;
 }
 
 /**
@@ -180,8 +191,8 @@ export async function readFillingLocally(
   length: number,
   into: Buffer,
 ): Promise<number | undefined> {
-  const r = await fillLocally(client, file, index, offset + length);
-  if (!r || r === 'cached') return undefined;
+  const r = await requestFill(client, file, index, offset + length);
+  if (!r.cacheFile || r.offset === undefined) return undefined;
   const fh = await open(r.cacheFile, 'r');
   try {
     let done = 0;

@@ -26,8 +26,10 @@ export interface InodeNode {
   version?: string;
 }
 
+const newNode = (path: string): InodeNode => ({ path, lookups: 0, openCached: 0, openPassthrough: 0, writers: 0 });
+
 export class InodeTable {
-  private readonly nodes = new Map<bigint, InodeNode>([[ROOT_NODE, { path: '/', lookups: 1, openCached: 0, openPassthrough: 0, writers: 0 }]]);
+  private readonly nodes = new Map<bigint, InodeNode>([[ROOT_NODE, { ...newNode('/'), lookups: 1 }]]);
   private readonly byPath = new Map<string, bigint>([['/', ROOT_NODE]]);
   private next = 2n;
 
@@ -54,7 +56,7 @@ export class InodeTable {
     }
     if (id === undefined) {
       id = this.next++;
-      this.nodes.set(id, { path, lookups: 0, openCached: 0, openPassthrough: 0, writers: 0 });
+      this.nodes.set(id, newNode(path));
       this.byPath.set(path, id);
     }
     const node = this.nodes.get(id)!;

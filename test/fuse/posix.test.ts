@@ -115,23 +115,17 @@ test('several readers of one file at once', async () => {
   await f.env.run(['fs', 'free', '/shared.bin']);
   // The worker drops the blocks at its next heartbeat: read once they are gone, so all is cold.
   for (let i = 0; i < 50 && !/inAlluxioPercentage=0,/.test((await f.env.run(['fs', 'stat', '/shared.bin'])).stdout); i++) await new Promise((res) => setTimeout(res, 100));
-  const leasesBefore = await leasesHeld();
+  const leasesBefore = await f.leasesHeld();
   const r = await sh(`for i in 1 2 3 4 5 6; do md5sum ${f.path('shared.bin')} & done; wait`);
   const sums = r.stdout.trim().split('\n').map((l) => l.split(' ')[0]);
   assert.equal(sums.length, 6);
   for (const s of sums) assert.equal(s, md5(data));
   // The readers leased the fills they read from; closed, they hold nothing (too big to stay open).
   // (RELEASE reaches the mount just after close returns.)
-  for (let i = 0; i < 50 && (await leasesHeld()) !== leasesBefore; i++) await new Promise((res) => setTimeout(res, 100));
-  assert.equal(await leasesHeld(), leasesBefore);
+  for (let i = 0; i < 50 && (await f.leasesHeld()) !== leasesBefore; i++) await new Promise((res) => setTimeout(res, 100));
+  assert.equal(await f.leasesHeld(), leasesBefore);
   assert.match((await f.env.run(['fs', 'stat', '/shared.bin'])).stdout, /inAlluxioPercentage=100/);
 });
-
-async function leasesHeld(): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${f.env.props['strata.worker.web.port']}/metrics`);
-  const line = (await res.text()).split('\n').find((l) => l.startsWith('strata_worker_leases{kind="leases"'));
-  return Number(line?.split(' ')[1]);
-}
 
 test('a file written through the mount has the persistence state of the write type; xattrs show it', async () => {
   const r = await sh(`head -c 1000000 /dev/urandom > ${f.path('written.bin')}`);

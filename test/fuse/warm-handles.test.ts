@@ -19,27 +19,20 @@ after(async () => {
   await f?.cleanup();
 });
 
-async function leasesHeld(): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${f.env.props['strata.worker.web.port']}/metrics`);
-  const line = (await res.text()).split('\n').find((l) => l.startsWith('strata_worker_leases{kind="leases"'));
-  assert.ok(line, 'the worker exports strata_worker_leases');
-  return Number(line.split(' ')[1]);
-}
-
 test('a closed file keeps its lease until idle; reopening reuses it; then it is let go', async () => {
   const files = Array.from({ length: 5 }, (_, i) => ({ name: `f${i}.bin`, data: randomBytes(50_000 + i) }));
   for (const x of files) writeFileSync(join(f.env.dir, x.name), x.data);
   await f.env.run(['fs', 'mkdir', '/warm']);
   for (const x of files) assert.equal((await f.env.run(['fs', 'copyFromLocal', join(f.env.dir, x.name), `/warm/${x.name}`])).code, 0);
-  assert.equal(await leasesHeld(), 0);
+  assert.equal(await f.leasesHeld(), 0);
   for (let epoch = 0; epoch < 3; epoch++) {
     for (const x of files) assert.deepEqual(readFileSync(f.path(`warm/${x.name}`)), x.data);
     // All closed, all still leased: one lease per file, however many times it was opened.
-    assert.equal(await leasesHeld(), files.length, `epoch ${epoch}`);
+    assert.equal(await f.leasesHeld(), files.length, `epoch ${epoch}`);
   }
   const deadline = Date.now() + 10_000;
-  while ((await leasesHeld()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  assert.equal(await leasesHeld(), 0, 'idle handles released their leases');
+  while ((await f.leasesHeld()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  assert.equal(await f.leasesHeld(), 0, 'idle handles released their leases');
 });
 
 test('a file replaced under the same name is read afresh, not from the warm handle', async () => {
@@ -105,10 +98,10 @@ test('unmounting lets go of every lease the mount held', async () => {
   const second = join(f.env.dir, 'second');
   assert.equal((await f.env.run(['fuse', 'mount', second, '/'])).code, 0);
   // What the first mount keeps from earlier tests goes once idle (1.5 s here).
-  for (let i = 0; i < 50 && (await leasesHeld()) > 0; i++) await new Promise((r) => setTimeout(r, 200));
-  const before = await leasesHeld();
+  for (let i = 0; i < 50 && (await f.leasesHeld()) > 0; i++) await new Promise((r) => setTimeout(r, 200));
+  const before = await f.leasesHeld();
   for (let i = 0; i < 3; i++) assert.deepEqual(readFileSync(join(second, 'unmount.bin')), data);
-  assert.equal(await leasesHeld(), before + 1, 'the second mount keeps the file open between opens');
+  assert.equal(await f.leasesHeld(), before + 1, 'the second mount keeps the file open between opens');
   assert.equal((await f.env.run(['fuse', 'umount', second])).code, 0);
-  assert.equal(await leasesHeld(), before, 'and lets it go when unmounted');
+  assert.equal(await f.leasesHeld(), before, 'and lets it go when unmounted');
 });

@@ -27,6 +27,14 @@ export class FuseEnv {
     return join(this.mnt, p);
   }
 
+  /** Short-circuit leases the worker holds now (its `strata_worker_leases` gauge). */
+  async leasesHeld(): Promise<number> {
+    const res = await fetch(`http://127.0.0.1:${this.env.props['strata.worker.web.port']}/metrics`);
+    const line = (await res.text()).split('\n').find((l) => l.startsWith('strata_worker_leases{kind="leases"'));
+    if (!line) throw new Error('the worker exports no strata_worker_leases gauge');
+    return Number(line.split(' ')[1]);
+  }
+
   async cleanup(): Promise<void> {
     await this.env.unmountAll();
     await this.env.run(['local', 'stop']);

@@ -12,7 +12,7 @@ import { open as openCb, close as closeCb } from 'node:fs';
 import { promisify } from 'node:util';
 import type { FileSystem } from '../../client/file-system.js';
 import type { FileInStream } from '../../client/file-in-stream.js';
-import type { ShortCircuitReader } from '../../client/block-source.js';
+import { requestFill, type ShortCircuitReader } from '../../client/block-source.js';
 import type { RpcClient } from '../../common/rpc/client.js';
 import { blockIdOf, type FileInfo, type ReadType, type WorkerAddress } from '../../common/types.js';
 import { isLocalHost, addressKey } from '../../client/worker-picker.js';
@@ -189,15 +189,7 @@ export class ReadHandle {
     const worker = this.fs.localWorkerClient(this.fillHome);
     if (!worker) return 'fallback';
     const block = info.blocks![index]!;
-    const r = await worker.call<{ cacheFile?: string; offset?: number; filled?: number; leaseId?: string; fallback?: boolean; cached?: boolean }>('POST', '/api/v1/fill', {
-      body: {
-        blockId: block.blockId,
-        until,
-        ahead: FILL_AHEAD,
-        lease: !state.leased,
-        source: { mountId: info.mountId, ufsPath: info.ufsPath, fileLength: info.length, blockSize: info.blockSize, fingerprint: info.fingerprint },
-      },
-    });
+    const r = await requestFill(worker, info, index, until, { ahead: FILL_AHEAD, lease: !state.leased });
     if (r.leaseId) {
       state.leased = true;
       this.leasedAtMs ??= Date.now();
