@@ -161,14 +161,17 @@ static napi_value unmount_point(napi_env env, napi_callback_info info) {
 
 // ---- handles whose READs are answered here ----
 
-// A read handle the kernel knows by `fh`, wholly held by one local file: its READs are answered
-// by the reader thread that reads them, never reaching JavaScript. `refs` counts READs being
-// answered, so that unserving (at RELEASE, before the descriptor closes) waits for them.
+// A read handle the kernel knows by `fh` with a range of its file in one local file (the whole
+// file, or what a fill it leases has brought in so far): READs inside [lo, hi) are answered by the
+// reader thread that reads them, never reaching JavaScript; others go to JavaScript, which may
+// widen the range. `refs` counts READs being answered, so that unserving (at RELEASE, before the
+// descriptor closes) waits for them.
 typedef struct served_ {
   int fuse_fd;
   uint64_t fh;
   int file_fd;
   int64_t length;
+  int64_t lo, hi;
   int refs;
   bool closing;
   struct served_ *next;
@@ -185,11 +188,27 @@ static served_t **served_slot(int fuse_fd, uint64_t fh) {
   return p;
 }
 
-static served_t *served_acquire(int fuse_fd, uint64_t fh) {
+// The served handle when it can answer `size` bytes at `offset` (cut at the end of the file and
+// at `max`), with the descriptor and length to answer from; NULL sends the READ to JavaScript.
+static served_t *served_acquire(int fuse_fd, uint64_t fh, int64_t offset, size_t size, size_t max, int *file_fd, size_t *len) {
   pthread_mutex_lock(&served_lock);
   served_t *s = *served_slot(fuse_fd, fh);
   if (s && s->closing) s = NULL;
-  if (s) s->refs++;
+  if (s) {
+    int64_t left = s->length - offset;
+    size_t n = left <= 0 ? 0 : (size_t)left < size ? (size_t)left : size;
+    if (n > max) n = max;
+    bool inside = offset >= s->lo && offset + (int64_t)n <= s->hi;
+    // Past the end of the file is an empty answer, known only to a handle that holds it all.
+    if (n == 0) inside = s->lo == 0 && s->hi == s->length;
+    if (inside) {
+      s->refs++;
+      *file_fd = s->file_fd;
+      *len = n;
+    } else {
+      s = NULL;
+    }
+  }
   pthread_mutex_unlock(&served_lock);
   return s;
 }
@@ -210,21 +229,27 @@ static void served_remove_locked(int fuse_fd, uint64_t fh) {
   free(s);
 }
 
-// serveFromFd(fuseFd, fh, fileFd, length)
+// serveFromFd(fuseFd, fh, fileFd, length, lo = 0, hi = length): READs of the handle inside
+// [lo, hi) are answered from fileFd (file offsets are its offsets). Called again for a handle, it
+// moves the range; every descriptor it was given must stay open until unserve.
 static napi_value serve_from_fd(napi_env env, napi_callback_info info) {
-  ARGS(4);
-  served_t *s = calloc(1, sizeof *s);
-  s->fuse_fd = arg_i32(env, argv[0]);
-  s->fh = arg_big(env, argv[1]);
-  s->file_fd = arg_i32(env, argv[2]);
-  s->length = arg_i64(env, argv[3]);
+  ARGS(6);
+  int fuse_fd = arg_i32(env, argv[0]);
+  uint64_t fh = arg_big(env, argv[1]);
+  int file_fd = arg_i32(env, argv[2]);
+  int64_t length = arg_i64(env, argv[3]);
+  int64_t lo = argc > 4 ? arg_i64(env, argv[4]) : 0;
+  int64_t hi = argc > 5 ? arg_i64(env, argv[5]) : length;
   pthread_mutex_lock(&served_lock);
-  served_t **p = served_slot(s->fuse_fd, s->fh);
-  if (*p) {
-    free(s);
-  } else {
-    *p = s;
+  served_t **p = served_slot(fuse_fd, fh);
+  if (!*p) {
+    *p = calloc(1, sizeof **p);
+    **p = (served_t){.fuse_fd = fuse_fd, .fh = fh};
   }
+  (*p)->file_fd = file_fd;
+  (*p)->length = length;
+  (*p)->lo = lo;
+  (*p)->hi = hi;
   pthread_mutex_unlock(&served_lock);
   return NULL;
 }
@@ -511,7 +536,7 @@ static bool answer_open(reader_t *r, const char *buf, uint64_t unique) {
   o->refs++;
   o->last_used_ms = now_ms();
   uint64_t fh = NATIVE_FH | ++native_fh_next;
-  *s = (served_t){.fuse_fd = r->fd, .fh = fh, .file_fd = o->file_fd, .length = o->length};
+  *s = (served_t){.fuse_fd = r->fd, .fh = fh, .file_fd = o->file_fd, .length = o->length, .lo = 0, .hi = o->length};
   served_t **slot = served_slot(r->fd, fh);
   *slot = s;
   struct {
@@ -562,12 +587,11 @@ static bool answer_in_native(reader_t *r, reply_io_t *io, const char *buf, ssize
     memcpy(&fh, buf + FUSE_IN_HEADER_SIZE_, 8);
     memcpy(&offset, buf + FUSE_IN_HEADER_SIZE_ + 8, 8);
     memcpy(&size, buf + FUSE_IN_HEADER_SIZE_ + 16, 4);
-    served_t *s = served_acquire(r->fd, fh);
+    int file_fd;
+    size_t len;
+    served_t *s = served_acquire(r->fd, fh, (int64_t)offset, size, io->bufsize, &file_fd, &len);
     if (!s) return false;
-    int64_t left = s->length - (int64_t)offset;
-    size_t len = left <= 0 ? 0 : (size_t)left < size ? (size_t)left : size;
-    if (len > io->bufsize) len = io->bufsize;
-    reply_read(r->fd, io, unique, s->file_fd, (int64_t)offset, len);
+    reply_read(r->fd, io, unique, file_fd, (int64_t)offset, len);
     served_release(s);
     return true;
   }
@@ -689,13 +713,26 @@ typedef struct {
   napi_deferred deferred;
 } fd_reply_t;
 
+// Each libuv pool thread keeps its reply means (a pipe, so that its replies go by splice as the
+// reader threads' do; a buffer where the pipe cannot grow).
+static __thread reply_io_t pool_io;
+static __thread bool pool_io_made;
+
 static void fd_reply_execute(napi_env env, void *data) {
   (void)env;
   fd_reply_t *r = data;
-  reply_io_t io = {.pipe = {-1, -1}, .buf = malloc(r->size > 0 ? r->size : 1), .bufsize = r->size};
-  r->err = reply_read(r->fuse_fd, &io, r->unique, r->file_fd, r->offset, r->size);
+  if (!pool_io_made) {
+    reply_io_init(&pool_io, SPLICE_PIPE_SIZE - 8192);
+    pool_io_made = true;
+  }
+  if (r->size <= pool_io.bufsize) {
+    r->err = reply_read(r->fuse_fd, &pool_io, r->unique, r->file_fd, r->offset, r->size);
+  } else {
+    reply_io_t io = {.pipe = {-1, -1}, .buf = malloc(r->size > 0 ? r->size : 1), .bufsize = r->size};
+    r->err = reply_read(r->fuse_fd, &io, r->unique, r->file_fd, r->offset, r->size);
+    free(io.buf);
+  }
   r->sent = r->err ? 0 : r->size;
-  free(io.buf);
 }
 
 static void fd_reply_complete(napi_env env, napi_status status, void *data) {

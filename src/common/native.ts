@@ -18,10 +18,12 @@ export interface StrataNative {
   /** Answers a READ with bytes of a local file, off the main thread; bytes sent or -errno. */
   fuseReplyFromFd(fuseFd: number, unique: bigint, fileFd: number, offset: number, size: number): Promise<number>;
   /**
-   * From now on, READs of handle `fh` are answered by the reader threads from `fileFd` (bytes
-   * [0, length)), never reaching JavaScript.
+   * From now on, READs of handle `fh` (a file of `length` bytes) that lie inside [lo, hi) (the
+   * whole file unless given) are answered by the reader threads from `fileFd`, at the same
+   * offsets, never reaching JavaScript. Called again, it moves the range; every descriptor given
+   * must stay open until fuseUnserve.
    */
-  fuseServeFromFd(fuseFd: number, fh: bigint, fileFd: number, length: number): void;
+  fuseServeFromFd(fuseFd: number, fh: bigint, fileFd: number, length: number, lo?: number, hi?: number): void;
   /** Stops that; returns once no READ of `fh` is being answered, so `fileFd` may close. */
   fuseUnserve(fuseFd: number, fh: bigint): void;
   /**

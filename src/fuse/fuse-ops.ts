@@ -42,6 +42,8 @@ interface OpenFile {
   mode: 'passthrough' | 'cached' | 'direct';
   /** READs answered by the native reader threads from the handle's cache file. */
   servedNatively: boolean;
+  /** Where those READs may fall, last told to the reader threads. */
+  served?: { fd: number; end: number };
   /** Opened for writing: counted in the inode's writers until released. */
   writer: boolean;
 }
@@ -67,6 +69,7 @@ export class FuseOps {
   private nextFh = 1n;
   /** What INIT agreed to. */
   passthroughActive = false;
+  private directMmap = false;
   readMode = 'unknown';
   /** The /dev/fuse descriptor, set by the mount once the device is open. */
   sessionFd = -1;
@@ -258,12 +261,14 @@ export class FuseOps {
     const offered = flags | (flags2 << 32n);
     if (major !== FUSE_KERNEL_VERSION) throw new StrataError('FAILED_PRECONDITION', `FUSE protocol ${major}.${minor} is not supported`);
     let want =
-      InitFlag.ASYNC_READ | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES | InitFlag.DO_READDIRPLUS | InitFlag.READDIRPLUS_AUTO | InitFlag.PARALLEL_DIROPS | InitFlag.ATOMIC_O_TRUNC;
+      InitFlag.ASYNC_READ | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES | InitFlag.DO_READDIRPLUS | InitFlag.READDIRPLUS_AUTO | InitFlag.PARALLEL_DIROPS | InitFlag.ATOMIC_O_TRUNC | InitFlag.DIRECT_IO_ALLOW_MMAP;
     if (this.opts.kernelCache) want |= InitFlag.AUTO_INVAL_DATA;
     const canPassthrough = this.opts.passthrough && (offered & InitFlag.PASSTHROUGH) !== 0n && process.getuid?.() === 0;
     if (canPassthrough) want |= InitFlag.PASSTHROUGH;
     const agreed = (want & offered) | InitFlag.INIT_EXT;
     this.passthroughActive = (agreed & InitFlag.PASSTHROUGH) !== 0n;
+    // Older kernels refuse a shared mmap of a direct open: there, cold files go through the page cache.
+    this.directMmap = (agreed & InitFlag.DIRECT_IO_ALLOW_MMAP) !== 0n;
     this.readMode = this.passthroughActive ? 'passthrough, native replies for partly cached files' : 'native replies from cache files (no passthrough)';
     this.logger.info({ kernel: `${major}.${minor}`, passthrough: this.passthroughActive }, `FUSE session: reads by ${this.readMode}`);
     const out = Buffer.alloc(64);
@@ -293,7 +298,7 @@ export class FuseOps {
     const read = handle.kind === 'read' && mode !== 'passthrough' ? handle.read : undefined;
     const whole = read?.wholeFile;
     if (whole) native().fuseServeFromFd(this.sessionFd, fh, whole.fd, read.info.length);
-    this.files.set(fh, { nodeid, handle, mode, servedNatively: !!whole, writer });
+    this.files.set(fh, { nodeid, handle, mode, servedNatively: !!whole, served: whole && { fd: whole.fd, end: read.info.length }, writer });
     const node = this.inodes.node(nodeid);
     if (node && mode === 'cached') node.openCached++;
     if (node && mode === 'passthrough') node.openPassthrough++;
@@ -336,7 +341,9 @@ export class FuseOps {
       await this.vfs.releaseRead(r);
       throw this.busy(path);
     }
-    if (node.backing) return this.registerOpen(nodeid, handle, 'direct');
+    // A file that reading brings into the local cache goes around the page cache: its bytes
+    // would be held twice in memory (and copied twice), and its next open will be passthrough.
+    if (node.backing || (this.directMmap && (await r.fillsLocally()))) return this.registerOpen(nodeid, handle, 'direct');
     const keep = this.opts.kernelCache && node.version === version ? OpenFlag.KEEP_CACHE : 0;
     node.version = version;
     return this.registerOpen(nodeid, handle, 'cached', keep);
@@ -356,9 +363,23 @@ export class FuseOps {
     if (local) {
       const sent = await native().fuseReplyFromFd(this.sessionFd, unique, local.fd, local.offset, want);
       if (sent < 0) throw errno('EIO');
+      this.serveAhead(fh, f, r, offset);
       return REPLIED;
     }
     return r.read(offset, want);
+  }
+
+  /**
+   * Hands the reader threads the range around `offset` that the handle holds in one cache file,
+   * so that the READs after this one (small reads of a direct open above all) never reach
+   * JavaScript until they pass what is known to be in.
+   */
+  private serveAhead(fh: bigint, f: OpenFile, r: ReadHandle, offset: number): void {
+    const ready = r.readyRange(offset);
+    if (!ready || !this.files.has(fh) || (f.served?.fd === ready.fd && f.served.end >= ready.end)) return;
+    native().fuseServeFromFd(this.sessionFd, fh, ready.fd, r.info.length, ready.start, ready.end);
+    f.servedNatively = true;
+    f.served = { fd: ready.fd, end: ready.end };
   }
 
   private async release(fh: bigint): Promise<void> {

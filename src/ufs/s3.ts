@@ -5,8 +5,9 @@
  *   mkdirs writes a marker so an empty folder exists. Listings use the "/" delimiter and follow
  *   continuation tokens, so a prefix with any number of keys is listed whole.
  * - Reads are ranged GETs; a range longer than s3.read.part.size becomes parallel part GETs
- *   (s3.read.concurrency at once) yielded in order (parallel-range-reader.ts), in ~1 MiB chunks
- *   (coalesce.ts) so the block fill writes and wakes readers per MiB, not per socket read.
+ *   (s3.read.concurrency at once) yielded in order (parallel-range-reader.ts). Chunks are handed
+ *   on as the socket gives them: the block fill writes them in batches with one writev, and
+ *   gathering them into bigger buffers here cost a copy and garbage collection per MiB.
  * - Writes are multipart uploads, visible only on close (s3-write-stream.ts).
  * - A file's fingerprint is its ETag, size and mtime, so an object replaced in the bucket is
  *   noticed by the next metadata sync and its stale cached blocks dropped.
@@ -19,7 +20,6 @@
 import { Readable } from 'node:stream';
 import { StrataError } from '../common/errors.js';
 import { currentUser } from '../common/users.js';
-import { coalesce } from './coalesce.js';
 import { readParallelRange } from './parallel-range-reader.js';
 import type { ObjectMeta, S3Objects } from './s3-objects.js';
 import { parseS3Options, parseS3Uri, type S3Location, type S3Settings } from './s3-options.js';
@@ -140,8 +140,8 @@ export class S3UnderFileSystem implements UnderFileSystem, MountCheck {
     const { bucket, key } = parseS3Uri(uri);
     const objects = await this.objects();
     const { readPartSize: partSize, readConcurrency: concurrency } = this.settings;
-    if (length <= partSize || concurrency === 1) return coalesce(await objects.getStream(bucket, key, offset, length));
-    return coalesce(readParallelRange((at, n, signal) => objects.getPart(bucket, key, at, n, signal), { address: uri, offset, length, partSize, concurrency }));
+    if (length <= partSize || concurrency === 1) return objects.getStream(bucket, key, offset, length);
+    return readParallelRange((at, n, signal) => objects.getPart(bucket, key, at, n, signal), { address: uri, offset, length, partSize, concurrency });
   }
 
   async create(uri: string): Promise<UfsWriteStream> {

@@ -13,6 +13,8 @@ import type { BlockMeta, BlockStore, BlockWriter } from './block-store/index.js'
 import type { UfsAccess } from './ufs-access.js';
 
 const FILL_WRITE_BATCH = 512 * 1024;
+/** At most this many chunks in one write (the system's limit on one writev is 1024). */
+const FILL_WRITE_CHUNKS = 256;
 
 export interface FillTarget {
   blockId: number;
@@ -111,13 +113,14 @@ export class BlockFiller {
     try {
       const ufs = await this.ufs.get(t.source.mountId);
       const stream = await ufs.openRange(t.source.ufsPath, t.index * t.source.blockSize, fill.length);
-      // Chunks off the network are small (16-64 KiB): writing them in batches costs the
-      // worker's thread far fewer file-system calls, and readers still see progress often.
+      // Chunks off the network are small (16-64 KiB): writing them in batches (one writev, no
+      // copy into a bigger buffer) costs the worker's thread far fewer file-system calls, and
+      // readers still see progress often.
       let batch: Buffer[] = [];
       let batchBytes = 0;
       const flush = async () => {
         if (batchBytes === 0) return;
-        await fill.writer.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, batchBytes));
+        await fill.writer.write(batch);
         fill.written += batchBytes;
         this.onUfsBytes(batchBytes);
         batch = [];
@@ -127,7 +130,7 @@ export class BlockFiller {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         batch.push(chunk);
         batchBytes += chunk.length;
-        if (batchBytes >= FILL_WRITE_BATCH) await flush();
+        if (batchBytes >= FILL_WRITE_BATCH || batch.length >= FILL_WRITE_CHUNKS) await flush();
       }
       await flush();
       if (fill.written !== fill.length) {

@@ -68,6 +68,8 @@ export const InitFlag = {
   PARALLEL_DIROPS: 1n << 18n,
   MAX_PAGES: 1n << 22n,
   INIT_EXT: 1n << 30n,
+  /** mmap of a file opened with FOPEN_DIRECT_IO (MAP_SHARED included), Linux 6.6+. */
+  DIRECT_IO_ALLOW_MMAP: 1n << 36n,
   PASSTHROUGH: 1n << 37n,
 } as const;
 

@@ -150,6 +150,49 @@ export class ReadHandle {
   }
 
   /**
+   * The range from the start of `offset`'s block that may be read from one cache file without
+   * asking anyone, every byte of it leased (cached blocks, and what leased fills have brought
+   * in so far), so that the mount's native replies can answer reads in it. File offsets are
+   * cache-file offsets (the worker's layout).
+   */
+  readyRange(offset: number): { fd: number; start: number; end: number } | undefined {
+    const { info } = this;
+    if (this.wholeFile) return { fd: this.wholeFile.fd, start: 0, end: info.length };
+    if (info.blockSize <= 0) return undefined;
+    const start = Math.floor(offset / info.blockSize) * info.blockSize;
+    let fd: number | undefined;
+    let end = start;
+    for (let at = start; at < info.length; at += info.blockSize) {
+      const index = at / info.blockSize;
+      const blockEnd = Math.min(info.length, at + info.blockSize);
+      const loc = this.local?.location(blockIdOf(info.fileId, index));
+      const f = loc ? undefined : this.filling.get(index);
+      const blockFd = loc ? this.fds.get(loc.cacheFile) : f?.leased && f.fd >= 0 && f.offset === at ? f.fd : undefined;
+      if (blockFd === undefined || (fd !== undefined && blockFd !== fd)) break;
+      fd = blockFd;
+      end = loc ? blockEnd : at + f!.filled;
+      if (end < blockEnd) break;
+    }
+    return fd === undefined || end <= offset ? undefined : { fd, start, end };
+  }
+
+  /**
+   * True when reading will bring the file into the local worker's cache (the blocks not cached
+   * are filled there from the UFS): the mount then needs no second copy in the kernel's page cache.
+   */
+  async fillsLocally(): Promise<boolean> {
+    const { info } = this;
+    if (this.wholeFile || this.readType === 'NO_CACHE' || !info.blocks || info.blockSize <= 0 || info.persistenceState !== 'PERSISTED') return false;
+    if (!info.blocks.some((b) => b.locations.length === 0)) return false;
+    try {
+      this.fillHome ??= await this.fs.picker.home(info.fileId);
+    } catch {
+      return false;
+    }
+    return this.fs.localWorkerClient(this.fillHome) !== undefined;
+  }
+
+  /**
    * A range of a cold block that the local worker fills from the UFS: where its bytes are in the
    * cache file once they are in, so the mount replies from that file and the data never passes
    * through JavaScript. The handle leases the fill, so every byte the worker said is in may be

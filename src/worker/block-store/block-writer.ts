@@ -5,7 +5,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { StrataError } from '../../common/errors.js';
-import { writeFully } from './cache-file.js';
+import { writeAllAt } from './cache-file.js';
 import type { TierDir } from './tiers.js';
 import type { BlockMeta, BlockWriter } from './types.js';
 
@@ -50,17 +50,19 @@ export class CacheBlockWriter implements BlockWriter {
     return this.writtenBytes;
   }
 
-  async write(chunk: Uint8Array): Promise<void> {
+  async write(chunk: Uint8Array | readonly Uint8Array[]): Promise<void> {
     this.enter('write');
     try {
-      if (this.writtenBytes + chunk.byteLength > this.block.length) {
+      const chunks = chunk instanceof Uint8Array ? [chunk] : chunk;
+      const bytes = chunks.reduce((n, c) => n + c.byteLength, 0);
+      if (this.writtenBytes + bytes > this.block.length) {
         throw new StrataError(
           'INVALID_ARGUMENT',
-          `block ${this.block.blockId} is ${this.block.length} bytes; ${this.writtenBytes + chunk.byteLength} written`,
+          `block ${this.block.blockId} is ${this.block.length} bytes; ${this.writtenBytes + bytes} written`,
         );
       }
-      await writeFully(this.fh, chunk, this.offset + this.writtenBytes);
-      this.writtenBytes += chunk.byteLength;
+      await writeAllAt(this.fh, chunks, this.offset + this.writtenBytes);
+      this.writtenBytes += bytes;
     } finally {
       this.busy = false;
     }

@@ -24,6 +24,19 @@ export async function writeFully(fh: FileHandle, buf: Uint8Array, position: numb
   }
 }
 
+/** Writes all of `chunks`, one after the other, at position: one system call in the usual case. */
+export async function writeAllAt(fh: FileHandle, chunks: readonly Uint8Array[], position: number): Promise<void> {
+  if (chunks.length === 1) return writeFully(fh, chunks[0]!, position);
+  let skip = (await fh.writev(chunks as Uint8Array[], position)).bytesWritten;
+  // A short write (rare on a local file): the rest one chunk at a time.
+  let at = position;
+  for (const c of chunks) {
+    if (skip < c.byteLength) await writeFully(fh, c.subarray(skip), at + skip);
+    skip = Math.max(0, skip - c.byteLength);
+    at += c.byteLength;
+  }
+}
+
 async function readFully(fh: FileHandle, buf: Buffer, position: number, path: string): Promise<void> {
   let done = 0;
   while (done < buf.byteLength) {

@@ -55,8 +55,8 @@ export interface BlockWriter {
   readonly tier: string;
   /** Bytes written so far. */
   readonly written: number;
-  /** Appends a chunk; fails if the block would grow past its length. */
-  write(chunk: Uint8Array): Promise<void>;
+  /** Appends a chunk, or chunks in order; fails if the block would grow past its length. */
+  write(chunk: Uint8Array | readonly Uint8Array[]): Promise<void>;
   /**
    * Makes the block durable (fdatasync) and visible; needs written === length, or with
    * truncate (the last block of a stream of unknown size) 0 < written <= length.
