@@ -77,9 +77,15 @@ export class MasterProcess {
       }),
       removeBlocksOnWorkers: async (byWorker) => {
         await Promise.all(
-          [...byWorker].map(([id, blockIds]) => {
+          [...byWorker].map(async ([id, blockIds]) => {
             const w = workers.get(id);
-            return w ? clients.removeBlocks(w.address, blockIds) : undefined;
+            if (!w) return;
+            try {
+              await clients.removeBlocks(w.address, blockIds);
+            } catch (err) {
+              workers.queueRemovals(id, blockIds);
+              throw err;
+            }
           }),
         );
       },

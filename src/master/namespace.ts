@@ -317,7 +317,7 @@ export class Namespace {
     return rows.filter((r) => r.folder === 0);
   }
 
-  /** Drops the cached blocks of files (master view at once; workers told now and in heartbeats). */
+  /** Drops the cached blocks of files (master view at once; workers told now, or at their next heartbeat if they cannot be reached). */
   dropFileBlocks(files: InodeRow[]): Promise<void> {
     const ids: number[] = [];
     for (const f of files) {

@@ -99,7 +99,7 @@ export class WorkerRegistry {
     }
   }
 
-  /** Drops blocks from the master's view at once and queues their removal on the workers. */
+  /** Drops blocks from the master's view at once; answers which workers to tell. */
   removeBlocks(blockIds: number[]): Map<number, number[]> {
     const byWorker = new Map<number, number[]>();
     for (const b of blockIds) {
@@ -107,13 +107,22 @@ export class WorkerRegistry {
       if (!at) continue;
       for (const workerId of [...at.keys()]) {
         this.removeLocation(workerId, b);
-        this.workers.get(workerId)?.pendingRemovals.add(b);
         let list = byWorker.get(workerId);
         if (!list) byWorker.set(workerId, (list = []));
         list.push(b);
       }
     }
     return byWorker;
+  }
+
+  /**
+   * Removals a worker could not be told of now, sent with its next heartbeat's answer. Only
+   * those: a removal sent again after the worker did it would drop the block a reader has
+   * cached since (`fs free`, then a read, lost the read's fill a heartbeat later).
+   */
+  queueRemovals(workerId: number, blockIds: number[]): void {
+    const w = this.workers.get(workerId);
+    for (const b of blockIds) w?.pendingRemovals.add(b);
   }
 
   /** Blocks the master holds a location for, of one file (for deletes of files whose length is unknown). */

@@ -75,6 +75,17 @@ test('a file put straight into the UFS: PERSISTED 0%; CACHE read makes it 100%, 
   assert.equal(c.workers[0]!.workerId > 0, true);
 });
 
+test('a file freed and read again at once stays cached: the free is not done again at the next heartbeat', async () => {
+  const data = randomBytes(3 * 1024 * 1024 + 5);
+  await writeFile(c.fs, '/refill.bin', data, 'CACHE_THROUGH');
+  await c.fs.free('/refill.bin');
+  assert.ok((await readFile(c.fs, '/refill.bin', 'CACHE')).equals(data));
+  assert.equal((await c.fs.getStatus('/refill.bin')).inAlluxioPercentage, 100);
+  // Several heartbeats (200 ms here) later, the blocks the read cached are still there.
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal((await c.fs.getStatus('/refill.bin')).inAlluxioPercentage, 100);
+});
+
 test('positional reads anywhere in a multi-block file', async () => {
   const data = randomBytes(5 * 1024 * 1024 + 999);
   await writeFile(c.fs, '/pos.bin', data, 'CACHE_THROUGH');
