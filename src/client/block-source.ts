@@ -6,7 +6,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { StrataError } from '../common/errors.js';
 import type { RpcClient } from '../common/rpc/client.js';
-import type { FileInfo, ReadType } from '../common/types.js';
+import { ufsSourceOf, type FileInfo, type ReadType } from '../common/types.js';
 
 export { WorkerRpcPool as WorkerClients } from '../common/rpc/pool.js';
 
@@ -173,7 +173,7 @@ export function requestFill(client: RpcClient, file: FileInfo, index: number, un
       blockId: block.blockId,
       until,
       ...opts,
-      source: { mountId: file.mountId, ufsPath: file.ufsPath, fileLength: file.length, blockSize: file.blockSize, fingerprint: file.fingerprint },
+      source: ufsSourceOf(file),
     },
   });
 }

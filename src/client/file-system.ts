@@ -7,13 +7,13 @@ import { StrataError } from '../common/errors.js';
 import { normalizePath } from '../common/paths.js';
 import { RpcClient, closeRpcAgent } from '../common/rpc/client.js';
 import { identityFrom } from '../common/security.js';
-import type { FileInfo, MountPointInfo, ReadType, SetAttributeOptions, TierUsage, WorkerAddress, WorkerInfo, WriteType } from '../common/types.js';
+import { ufsSourceOf, type FileInfo, type MountPointInfo, type ReadType, type SetAttributeOptions, type TierUsage, type UfsBlockSource, type WorkerAddress, type WorkerInfo, type WriteType } from '../common/types.js';
 
 export type { SetAttributeOptions };
 import { ShortCircuitReader, WorkerClients } from './block-source.js';
 import { FileInStream } from './file-in-stream.js';
 import { FileOutStream } from './file-out-stream.js';
-import { WorkerPicker, isLocalHost } from './worker-picker.js';
+import { WorkerPicker, addressKey, isLocalHost } from './worker-picker.js';
 
 export interface CreateFileOptions {
   writeType?: WriteType;
@@ -169,11 +169,35 @@ export class FileSystem {
     for (const b of info.blocks!) {
       if (b.locations.length > 0) continue;
       await worker.call('POST', '/api/v1/load', {
-        body: { fileId: info.fileId, index: b.index, source: { mountId: info.mountId, ufsPath: info.ufsPath, fileLength: info.length, blockSize: info.blockSize, fingerprint: info.fingerprint } },
+        body: { fileId: info.fileId, index: b.index, source: ufsSourceOf(info) },
       });
       loaded++;
     }
     return { blocks: info.blocks!.length, loaded };
+  }
+
+  /**
+   * Has the files' blocks that no worker caches loaded in the background by their home workers
+   * (files listed with blocks; persisted ones only). Answers how many blocks were queued.
+   */
+  async prefetch(files: FileInfo[]): Promise<number> {
+    const byWorker = new Map<string, { address: WorkerAddress; blocks: Array<{ fileId: number; index: number; source: UfsBlockSource }> }>();
+    for (const f of files) {
+      if (f.folder || f.persistenceState !== 'PERSISTED' || !f.blocks) continue;
+      const cold = f.blocks.filter((b) => b.locations.length === 0);
+      if (cold.length === 0) continue;
+      const address = await this.picker.home(f.fileId);
+      const key = addressKey(address);
+      let entry = byWorker.get(key);
+      if (!entry) byWorker.set(key, (entry = { address, blocks: [] }));
+      for (const b of cold) entry.blocks.push({ fileId: f.fileId, index: b.index, source: ufsSourceOf(f) });
+    }
+    let queued = 0;
+    for (const { address, blocks } of byWorker.values()) {
+      const r = await this.workers.of(address).call<{ queued: number }>('POST', '/api/v1/prefetch', { body: { blocks } });
+      queued += r.queued;
+    }
+    return queued;
   }
 
   async listWorkers(): Promise<WorkerInfo[]> {

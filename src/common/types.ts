@@ -136,6 +136,11 @@ export interface UfsBlockSource {
   fingerprint: string;
 }
 
+/** Where a worker reads a file's blocks from in the UFS. */
+export function ufsSourceOf(file: FileInfo): UfsBlockSource {
+  return { mountId: file.mountId, ufsPath: file.ufsPath, fileLength: file.length, blockSize: file.blockSize, fingerprint: file.fingerprint };
+}
+
 export interface SetAttributeOptions {
   pinned?: boolean;
   ttl?: number;

@@ -108,6 +108,7 @@ export class FuseMount {
         // Reused only well inside the worker's lease timeout.
         maxAgeMs: conf.getMs('strata.worker.shortcircuit.lease.timeout') / 2,
       },
+      folderPrefetch: { trigger: conf.getInt('strata.fuse.prefetch.folder.trigger'), maxFileBytes: conf.getBytes('strata.fuse.prefetch.folder.max.file.size') },
     });
     const ops = new FuseOps(
       vfs,

@@ -15,6 +15,7 @@ import type { BlockStore } from './block-store/index.js';
 import { BlockFiller, type Fill } from './block-fill.js';
 import type { MasterLink } from './master-link.js';
 import type { Persister } from './persister.js';
+import type { Prefetcher } from './prefetcher.js';
 import type { UfsAccess } from './ufs-access.js';
 import { FileWriter } from './file-writer.js';
 
@@ -103,7 +104,7 @@ interface LeaseRequest {
 
 export function registerDataServer(
   server: HttpServer,
-  d: { store: BlockStore; filler: BlockFiller; ufs: UfsAccess; master: MasterLink; persister: Persister; metrics: WorkerMetrics; logger: Logger; leaseTimeoutMs: number; topTier: string },
+  d: { store: BlockStore; filler: BlockFiller; prefetcher: Prefetcher; ufs: UfsAccess; master: MasterLink; persister: Persister; metrics: WorkerMetrics; logger: Logger; leaseTimeoutMs: number; topTier: string },
 ): void {
   const { store, filler, metrics } = d;
   const lease = async (b: LeaseRequest) => {
@@ -213,6 +214,14 @@ export function registerDataServer(
       if (!fill) throw new StrataError('RESOURCE_EXHAUSTED', `No room to cache block ${blockId} on this worker`);
       await fill.done;
       return { cached: true, already: false };
+    })
+    // Loads in the background, many at once, never evicting: answered at once with how many
+    // blocks were taken.
+    .route('POST', '/api/v1/prefetch', async (ctx) => {
+      const b = await ctx.json<{ blocks: Array<{ fileId: number; index: number; source: UfsBlockSource }> }>();
+      if (!Array.isArray(b.blocks)) throw new StrataError('INVALID_ARGUMENT', 'blocks must be a list');
+      const targets = b.blocks.map((t) => ({ blockId: blockIdOf(t.fileId, t.index), fileId: t.fileId, index: t.index, source: t.source }));
+      return { queued: d.prefetcher.add(targets), pending: d.prefetcher.pending };
     })
     // Short-circuit for blocks not cached yet: a reader on this host waits here until the fill
     // has the bytes it wants, then reads them from the cache file itself, so cold reads do not

@@ -13,6 +13,7 @@ import { HttpServer } from '../common/rpc/server.js';
 import { clusterToken, identityFrom } from '../common/security.js';
 import { join } from 'node:path';
 import { BlockStore, type TierConfig } from './block-store/index.js';
+import { Prefetcher } from './prefetcher.js';
 import { BlockFiller } from './block-fill.js';
 import { registerDataServer } from './data-server.js';
 import { MasterLink } from './master-link.js';
@@ -122,7 +123,8 @@ export class WorkerProcess {
     );
     const leaseTimeoutMs = conf.getMs('strata.worker.shortcircuit.lease.timeout');
     const persister = new Persister({ store, ufs, master: link, identity, timeoutMs, leaseTimeoutMs });
-    registerDataServer(rpc, { store, filler, ufs, master: link, persister, metrics, logger, leaseTimeoutMs, topTier: tiers[0]!.alias });
+    const prefetcher = new Prefetcher(store, filler, { concurrency: Math.max(1, conf.getInt('strata.worker.prefetch.concurrency')), maxQueued: 1_000_000, headroom: 0.05 }, logger);
+    registerDataServer(rpc, { store, filler, prefetcher, ufs, master: link, persister, metrics, logger, leaseTimeoutMs, topTier: tiers[0]!.alias });
     await link.heartbeat();
     link.start(conf.getMs('strata.worker.block.heartbeat.interval'));
     const worker = new WorkerProcess({ store, link, rpc, web, logger });

@@ -34,7 +34,12 @@ before(async () => {
     objects.set(name, data);
     await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: name, Body: data }));
   }
-  // About a second per file: a reader of the mount outruns the fill.
+  for (let i = 0; i < 8; i++) {
+    const data = randomBytes(200_000 + i);
+    objects.set(`ds/f${i}`, data);
+    await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `ds/f${i}`, Body: data }));
+  }
+  // About a second per big file: a reader of the mount outruns the fill.
   proxy = await startThrottleProxy({ host: '127.0.0.1', port: s3.port }, parseSlowUfs('latency=1ms,bandwidth=12MB/s'));
   f = await FuseEnv.create({ props: { 'strata.user.block.size.bytes.default': '4MB' }, mountArgs: ['-o', 'no_passthrough'] });
   const opts = s3.options({ 's3.endpoint': proxy.endpoint });
@@ -122,4 +127,23 @@ for off, size in ${JSON.stringify(ranges)}:
     return `${b.length} ${md5(b)}`;
   });
   assert.deepEqual(out.split('\n'), expected);
+});
+
+test('a folder read cold file after file has its other files loaded ahead of the readers', async () => {
+  // The mount's default: four cold opens in one folder start its prefetch.
+  const r = await sh(`for i in 0 1 2 3; do cat ${f!.path('s3/ds')}/f$i > /dev/null; done`);
+  assert.equal(r.code, 0, r.stderr);
+  const unread = [4, 5, 6, 7].map((i) => f!.path(`s3/ds/f${i}`));
+  const percents = async () =>
+    (await python('percents', `import os\nfor p in ${JSON.stringify(unread)}: print(os.getxattr(p, "user.strata.cached_percent").decode())`)).split('\n');
+  const deadline = Date.now() + 15_000;
+  while ((await percents()).some((p) => p !== '100')) {
+    assert.ok(Date.now() < deadline, `files never read are not loaded: ${(await percents()).join(' ')}`);
+    await new Promise((res) => setTimeout(res, 300));
+  }
+  const sums = await sh(`md5sum ${unread.join(' ')}`);
+  assert.deepEqual(
+    sums.stdout.trim().split('\n').map((l) => l.split(' ')[0]),
+    [4, 5, 6, 7].map((i) => md5(objects.get(`ds/f${i}`)!)),
+  );
 });

@@ -10,6 +10,7 @@ import { StrataError } from '../../common/errors.js';
 import type { Logger } from '../../common/logging.js';
 import { baseName, joinPath, normalizePath, parentPath } from '../../common/paths.js';
 import type { FileInfo, MountPointInfo, ReadType, TierUsage, WriteType } from '../../common/types.js';
+import { FolderPrefetch, type FolderPrefetchOptions } from './folder-prefetch.js';
 import { MetadataCache } from './metadata-cache.js';
 import { ReadHandle } from './read-handle.js';
 import { StagedFile } from './staged-file.js';
@@ -25,6 +26,7 @@ export interface VfsOptions {
   umask: number;
   logger: Logger;
   warmHandles: WarmHandlesOptions;
+  folderPrefetch: FolderPrefetchOptions;
 }
 
 export type VfsHandle = { kind: 'read'; read: ReadHandle } | { kind: 'write'; staged: StagedFile };
@@ -46,6 +48,7 @@ export class Vfs {
   private readonly staged = new Map<string, StagedFile>();
   private mounts?: { at: number; list: MountPointInfo[] };
   private readonly warm: WarmHandles;
+  private readonly prefetch: FolderPrefetch;
   /** Folders listed through the mount, with their size then (a hint of what to re-list). */
   private readonly listed = new Map<string, number>();
   private readonly relists = new Map<string, Promise<unknown>>();
@@ -57,6 +60,7 @@ export class Vfs {
     this.cache = new MetadataCache({ expiryMs: opts.metadataExpiryMs, maxEntries: opts.metadataMaxEntries });
     mkdirSync(opts.scratchDir, { recursive: true, mode: 0o700 });
     this.warm = new WarmHandles(opts.warmHandles);
+    this.prefetch = new FolderPrefetch(fs, opts.folderPrefetch, opts.logger);
   }
 
   /** The Strata path of a path inside the mount. */
@@ -256,13 +260,19 @@ export class Vfs {
         (await ReadHandle.openWhollyCached(this.fs, known, this.opts.readType)) ??
         // Blocks and locations from a fresh listing: a cold file opens without a master call.
         (known.blocks && known.completed ? await ReadHandle.open(this.fs, known, this.opts.readType) : undefined);
-      if (opened) return { kind: 'read', read: this.warm.adopt(opened) };
+      if (opened) return this.opened(path, opened);
     }
     const info = await this.fs.getStatus(this.strataPath(path), { blocks: true });
     if (info.folder) throw new StrataError('IS_A_DIRECTORY', `${path} is a folder`);
     this.cache.put(path, info);
-    const read = (await this.warm.take(info)) ?? this.warm.adopt(await ReadHandle.open(this.fs, info, this.opts.readType));
-    return { kind: 'read', read };
+    const warm = await this.warm.take(info);
+    return warm ? { kind: 'read', read: warm } : this.opened(path, await ReadHandle.open(this.fs, info, this.opts.readType));
+  }
+
+  /** A file opened afresh (not a warm handle's new open). */
+  private opened(path: string, h: ReadHandle): VfsHandle {
+    if (!h.wholeFile && h.info.inAlluxioPercentage < 100 && this.opts.readType !== 'NO_CACHE') this.prefetch.coldOpen(this.strataPath(path), h.info);
+    return { kind: 'read', read: this.warm.adopt(h) };
   }
 
   /** Whether a read handle is kept open between opens (a warm handle). */

@@ -1,0 +1,73 @@
+/**
+ * Folder read-ahead. A training job's first epoch opens the files of its dataset folders cold,
+ * in a shuffled order, a few at a time: each reader waits out the UFS's latency per file, so
+ * the epoch runs at readers x file size / latency, far below what the UFS could send. Once a few
+ * files of one folder have been opened cold within a short time, the mount has the workers load
+ * the folder's other files in the background, many at once (the workers never evict for it);
+ * readers then find their files cached, or join fills already running.
+ */
+import type { FileSystem } from '../../client/file-system.js';
+import type { Logger } from '../../common/logging.js';
+import { parentPath } from '../../common/paths.js';
+import type { FileInfo } from '../../common/types.js';
+
+export interface FolderPrefetchOptions {
+  /** Cold opens in one folder, within WINDOW_MS, that start its prefetch; 0 turns it off. */
+  trigger: number;
+  /** Larger files are left to their readers. */
+  maxFileBytes: number;
+}
+
+/** Cold opens count towards a folder's trigger for this long after the first. */
+const WINDOW_MS = 10_000;
+/** A folder is not prefetched again for this long (a prefetch that found no room may retry then). */
+const AGAIN_MS = 60_000;
+/** Files asked for in one call to the workers. */
+const BATCH_FILES = 2000;
+/** Folders tracked at once; the oldest are forgotten first. */
+const MAX_FOLDERS = 4096;
+
+export class FolderPrefetch {
+  private readonly coldOpens = new Map<string, { firstMs: number; files: Set<number> }>();
+  private readonly prefetchedAt = new Map<string, number>();
+
+  constructor(
+    private readonly fs: FileSystem,
+    private readonly opts: FolderPrefetchOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** A file at Strata path `path` was opened and is not cached whole. */
+  coldOpen(path: string, info: FileInfo): void {
+    if (this.opts.trigger <= 0 || info.persistenceState !== 'PERSISTED' || info.length > this.opts.maxFileBytes) return;
+    const folder = parentPath(path);
+    const now = Date.now();
+    const done = this.prefetchedAt.get(folder);
+    if (done !== undefined && now - done < AGAIN_MS) return;
+    let seen = this.coldOpens.get(folder);
+    if (!seen || now - seen.firstMs > WINDOW_MS) {
+      this.coldOpens.delete(folder);
+      this.coldOpens.set(folder, (seen = { firstMs: now, files: new Set() }));
+      forgetOldest(this.coldOpens);
+    }
+    seen.files.add(info.fileId);
+    if (seen.files.size < this.opts.trigger) return;
+    this.coldOpens.delete(folder);
+    this.prefetchedAt.set(folder, now);
+    forgetOldest(this.prefetchedAt);
+    this.prefetch(folder).catch((err: unknown) => this.logger.warn({ folder, err: (err as Error).message }, 'folder prefetch failed'));
+  }
+
+  private async prefetch(folder: string): Promise<void> {
+    const files = (await this.fs.listStatus(folder, { blocks: true })).filter(
+      (f) => !f.folder && f.persistenceState === 'PERSISTED' && f.inAlluxioPercentage < 100 && f.length > 0 && f.length <= this.opts.maxFileBytes,
+    );
+    let queued = 0;
+    for (let i = 0; i < files.length; i += BATCH_FILES) queued += await this.fs.prefetch(files.slice(i, i + BATCH_FILES));
+    this.logger.info({ folder, files: files.length, blocks: queued }, 'folder read cold: its other files are being loaded');
+  }
+}
+
+function forgetOldest(m: Map<string, unknown>): void {
+  while (m.size > MAX_FOLDERS) m.delete(m.keys().next().value!);
+}

@@ -1,0 +1,105 @@
+/**
+ * Background loads asked for ahead of readers (a mount that sees a folder read cold in shuffled
+ * order hands over the folder's other files): blocks are filled from the UFS many at once, so
+ * that a dataset's first epoch is bounded by the UFS's bandwidth, not by how many files the
+ * readers happen to ask for at a time. Readers of a block being prefetched join its fill.
+ *
+ * A prefetch never evicts: a block is started only while the tiers have room for it beside what
+ * is cached, and the rest of the queue is dropped when they do not. Blocks a reader asks for
+ * meanwhile are filled at once, never queued behind it.
+ */
+import type { Logger } from '../common/logging.js';
+import type { BlockStore } from './block-store/index.js';
+import { BlockFiller, type FillTarget } from './block-fill.js';
+
+export interface PrefetcherOptions {
+  /** Fills in flight at once. */
+  concurrency: number;
+  /** Most blocks waiting; asks beyond it are dropped. */
+  maxQueued: number;
+  /** Room left free in the tiers, as a fraction of their capacity (readers' fills need it). */
+  headroom: number;
+}
+
+export class Prefetcher {
+  private readonly queue: FillTarget[] = [];
+  private readonly queued = new Set<number>();
+  private running = 0;
+  /** Bytes of prefetches started whose space the store has not reserved yet. */
+  private starting = 0;
+  loaded = 0;
+  dropped = 0;
+
+  constructor(
+    private readonly store: BlockStore,
+    private readonly filler: BlockFiller,
+    private readonly opts: PrefetcherOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Queues blocks to load; answers how many were taken (not cached, not already queued or filling). */
+  add(targets: FillTarget[]): number {
+    let taken = 0;
+    for (const t of targets) {
+      if (this.queue.length >= this.opts.maxQueued) break;
+      if (this.queued.has(t.blockId) || this.store.has(t.blockId) || this.filler.inFlight(t.blockId)) continue;
+      this.queue.push(t);
+      this.queued.add(t.blockId);
+      taken++;
+    }
+    this.pump();
+    return taken;
+  }
+
+  get pending(): number {
+    return this.queue.length + this.running;
+  }
+
+  private roomFor(bytes: number): boolean {
+    let capacity = 0;
+    let used = 0;
+    for (const t of this.store.usage()) {
+      capacity += t.capacityBytes;
+      used += t.usedBytes;
+    }
+    return capacity - used - this.starting - bytes >= capacity * this.opts.headroom;
+  }
+
+  private pump(): void {
+    while (this.running < this.opts.concurrency && this.queue.length > 0) {
+      const t = this.queue.shift()!;
+      this.queued.delete(t.blockId);
+      if (this.store.has(t.blockId) || this.filler.inFlight(t.blockId)) continue;
+      let length: number;
+      try {
+        length = BlockFiller.blockLength(t);
+      } catch {
+        continue;
+      }
+      if (!this.roomFor(length)) {
+        this.dropped += this.queue.length + 1;
+        this.logger.info({ dropped: this.queue.length + 1 }, 'prefetch stopped: the cache has no room left that it may take without evicting');
+        for (const q of this.queue.splice(0)) this.queued.delete(q.blockId);
+        return;
+      }
+      this.running++;
+      void this.load(t, length).finally(() => {
+        this.running--;
+        this.pump();
+      });
+    }
+  }
+
+  private async load(t: FillTarget, length: number): Promise<void> {
+    try {
+      this.starting += length;
+      const fill = await this.filler.start(t).finally(() => (this.starting -= length));
+      if (!fill) return;
+      await fill.done;
+      this.loaded++;
+    } catch (err) {
+      // The reader that wants this block will fill it itself, and see the error if it lasts.
+      this.logger.debug({ blockId: t.blockId, err: (err as Error).message }, 'prefetch of a block failed');
+    }
+  }
+}

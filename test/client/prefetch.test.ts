@@ -1,0 +1,63 @@
+/**
+ * Prefetch (what a mount asks for when it sees a folder read cold): the worker loads the blocks
+ * in the background, many at once, and stops where the cache has no room left that it may take
+ * without evicting what readers cached.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startCluster, readFile, type TestCluster } from '../helpers/cluster.js';
+
+const MB = 1024 * 1024;
+let c: TestCluster;
+before(async () => {
+  c = await startCluster({ conf: { 'strata.user.block.size.bytes.default': '1MB', 'strata.worker.tieredstore.level0.dirs.quota': '10MB' } });
+});
+after(async () => {
+  await c?.stop();
+});
+
+async function metric(name: string, label: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${c.workers[0]!.webPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${label}`));
+  if (!line) throw new Error(`no ${name}{${label}} in the worker's metrics`);
+  return Number(line.split(' ').pop());
+}
+
+/** The folder's cached percentages once they have not changed for a second. */
+async function settle(path: string): Promise<number[]> {
+  let last = '';
+  let same = 0;
+  for (let i = 0; i < 100; i++) {
+    const now = (await c.fs.listStatus(path, { blocks: true })).map((f) => f.inAlluxioPercentage);
+    same = now.join() === last ? same + 1 : 0;
+    if (same === 5) return now;
+    last = now.join();
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${path} never settled: ${last}`);
+}
+
+test('prefetched files are loaded in the background, up to the room the cache has without evicting', async () => {
+  const data = randomBytes(MB);
+  // A dataset put straight into the UFS.
+  mkdirSync(join(c.ufsRoot, 'ds'));
+  for (let i = 0; i < 16; i++) writeFileSync(join(c.ufsRoot, 'ds', `f${String(i).padStart(2, '0')}`), data);
+  // Two files a reader cached: a prefetch must never push them out.
+  assert.ok((await readFile(c.fs, '/ds/f00', 'CACHE')).equals(data));
+  assert.ok((await readFile(c.fs, '/ds/f01', 'CACHE')).equals(data));
+  assert.deepEqual((await c.fs.listStatus('/ds', { blocks: true })).slice(0, 3).map((f) => f.inAlluxioPercentage), [100, 100, 0]);
+  const queued = await c.fs.prefetch(await c.fs.listStatus('/ds', { blocks: true }));
+  assert.equal(queued, 14, 'the 14 files not cached are queued');
+  const percents = await settle('/ds');
+  assert.deepEqual(percents.slice(0, 2), [100, 100], 'what readers cached stays');
+  const cached = percents.filter((p) => p === 100).length;
+  // 10 MB of cache with 5% kept free: 9 blocks of 1 MB, two of them the readers'.
+  assert.equal(cached, 9, `cached: ${percents.join(' ')}`);
+  assert.equal(await metric('strata_worker_evictions', 'kind="evicted"'), 0);
+  // What was prefetched reads back right, from the cache.
+  const loaded = (await c.fs.listStatus('/ds', { blocks: true })).filter((f) => f.inAlluxioPercentage === 100 && f.name > 'f01');
+  assert.ok((await readFile(c.fs, `/ds/${loaded[0]!.name}`)).equals(data));
+});
