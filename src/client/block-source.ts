@@ -155,7 +155,10 @@ export interface FillReply {
   cacheFile?: string;
   offset?: number;
   filled?: number;
-  /** The fill is leased to the caller (asked with `lease`): its bytes stay until released. */
+  /**
+   * The fill is leased to the caller (asked with `lease`): its bytes stay until released. A
+   * block cached already is leased too, and answered as a complete fill.
+   */
   leaseId?: string;
   /** The block is cached whole already; or it cannot be cached on this worker. */
   cached?: boolean;
@@ -166,7 +169,7 @@ export interface FillReply {
  * Asks a worker on this host to fill block `index` from the UFS (or join its fill) and answer
  * once the block's first `until` bytes are in its cache file (and, asked to, `ahead` more).
  */
-export function requestFill(client: RpcClient, file: FileInfo, index: number, until: number, opts: { ahead?: number; lease?: boolean } = {}): Promise<FillReply> {
+export function requestFill(client: RpcClient, file: FileInfo, index: number, until: number, opts: { ahead?: number; lease?: boolean; promote?: boolean } = {}): Promise<FillReply> {
   const block = file.blocks![index]!;
   return client.call<FillReply>('POST', '/api/v1/fill', {
     body: {

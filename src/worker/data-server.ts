@@ -227,13 +227,18 @@ export function registerDataServer(
     // has the bytes it wants, then reads them from the cache file itself, so cold reads do not
     // pay for a second trip through HTTP. Answers `fallback` when the block cannot be cached.
     .route('POST', '/api/v1/fill', async (ctx) => {
-      const b = await ctx.json<{ blockId: number; until: number; source: UfsBlockSource; lease?: boolean; ahead?: number }>();
+      const b = await ctx.json<{ blockId: number; until: number; source: UfsBlockSource; lease?: boolean; promote?: boolean; ahead?: number }>();
       const target = { blockId: b.blockId, fileId: fileIdOfBlock(b.blockId), index: indexOfBlock(b.blockId), source: b.source };
       const length = BlockFiller.blockLength(target);
       if (store.has(b.blockId)) {
         // Committed a moment ago: answered once the master knows, as a reader at the end is.
         await filler.inFlight(b.blockId)?.done.catch(() => undefined);
-        return { cached: true };
+        if (!b.lease) return { cached: true };
+        // Cached since the reader's metadata was read (a prefetch, another reader): leased in
+        // this same call, and answered as a fill that is complete.
+        const granted = await lease({ blockIds: [b.blockId], promote: b.promote });
+        const m = granted.blocks[0]!;
+        return { cacheFile: m.cacheFile, offset: m.offset, filled: m.length, leaseId: granted.leaseId };
       }
       const fill = await filler.start(target);
       if (!fill) return { fallback: true };

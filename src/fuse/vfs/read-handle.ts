@@ -232,7 +232,7 @@ export class ReadHandle {
     const worker = this.fs.localWorkerClient(this.fillHome);
     if (!worker) return 'fallback';
     const block = info.blocks![index]!;
-    const r = await requestFill(worker, info, index, until, { ahead: FILL_AHEAD, lease: !state.leased });
+    const r = await requestFill(worker, info, index, until, { ahead: FILL_AHEAD, lease: !state.leased, promote: this.readType === 'CACHE_PROMOTE' });
     if (r.leaseId) {
       state.leased = true;
       this.leasedAtMs ??= Date.now();
