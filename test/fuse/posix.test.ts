@@ -236,3 +236,23 @@ print(hashlib.md5(os.pread(fds[1], 30000000, 0)).hexdigest() == ${JSON.stringify
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.stdout.trim().split('\n'), ['True', 'Text file busy', 'True', 'True', 'True']);
 });
+
+test('files opened by name in a folder the mount never listed cost one listing, not a status call each', async () => {
+  mkdirSync(join(f.env.ufsRoot, 'byname'));
+  const files = Array.from({ length: 60 }, (_, i) => `f${i}`);
+  for (const name of files) writeFileSync(join(f.env.ufsRoot, 'byname', name), name);
+  // The master knows the folder (its size tells the mount it is small), the mount does not.
+  assert.equal((await f.env.run(['fs', 'ls', '/byname'])).code, 0);
+  const statusCalls = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${f.env.props['strata.master.web.port']}/metrics`)).text();
+    const m = /strata_master_operations_total\{op="getStatus"[^}]*\} (\d+)/.exec(text);
+    if (!m) throw new Error('the master exports no getStatus count');
+    return Number(m[1]);
+  };
+  const before = await statusCalls();
+  const r = await sh(`cd ${f.path('byname')} && cat ${files.join(' ')}`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, files.join(''));
+  const calls = (await statusCalls()) - before;
+  assert.ok(calls <= 6, `${calls} status calls for ${files.length} files opened by name`);
+});

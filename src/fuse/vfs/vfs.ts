@@ -36,9 +36,9 @@ const O_TRUNC = 0o1000;
 /** Synthetic inode numbers for files that exist only as staged writes, far above Strata's file ids. */
 let nextStagedIno = 2 ** 40;
 /**
- * A lookup that misses the cache in a folder listed before, of at most this many entries,
- * re-lists the folder: a training job opening every file of a folder then costs one master
- * call per folder and expiry period, not one per file.
+ * A lookup that misses the cache in a folder listed before (or being looked up file by file), of
+ * at most this many entries, lists the folder: a training job opening every file of a folder
+ * then costs one master call per folder and expiry period, not one per file.
  */
 const RELIST_MAX_ENTRIES = 4096;
 const LISTED_FOLDERS_MAX = 1024;
@@ -52,6 +52,8 @@ export class Vfs {
   /** Folders listed through the mount, with their size then (a hint of what to re-list). */
   private readonly listed = new Map<string, number>();
   private readonly relists = new Map<string, Promise<unknown>>();
+  /** Lookups that missed the cache in folders never listed, by folder. */
+  private readonly misses = new Map<string, number>();
 
   constructor(
     readonly fs: FileSystem,
@@ -110,7 +112,7 @@ export class Vfs {
     if (s) return this.stagedInfo(s, cached ?? (await this.fs.getStatus(this.strataPath(path)).catch(() => undefined)));
     if (cached) return cached;
     const folder = parentPath(path);
-    if ((this.listed.get(folder) ?? Infinity) <= RELIST_MAX_ENTRIES) {
+    if (this.worthListing(folder)) {
       await this.relist(folder).catch(() => undefined);
       const fresh = this.cache.get(path);
       if (fresh) return fresh;
@@ -118,6 +120,24 @@ export class Vfs {
     const info = await this.fs.getStatus(this.strataPath(path));
     this.cache.put(path, info);
     return info;
+  }
+
+  /**
+   * Whether a lookup that missed the cache should list its whole folder: one listed before (and
+   * small), or one never listed that is small and whose files are being looked up one by one (a
+   * program opening files by name, from an index, without listing): one call then answers the
+   * folder's lookups, and its opens, for the expiry period.
+   */
+  private worthListing(folder: string): boolean {
+    const listed = this.listed.get(folder);
+    if (listed !== undefined) return listed <= RELIST_MAX_ENTRIES;
+    const info = this.cache.get(folder);
+    if (!info?.folder || info.children < 2 || info.children > RELIST_MAX_ENTRIES) return false;
+    const misses = (this.misses.get(folder) ?? 0) + 1;
+    this.misses.delete(folder);
+    this.misses.set(folder, misses);
+    if (this.misses.size > LISTED_FOLDERS_MAX) this.misses.delete(this.misses.keys().next().value!);
+    return misses >= 2;
   }
 
   /** One listing for every concurrent lookup that wants it. */
@@ -137,6 +157,7 @@ export class Vfs {
     for (const info of infos) this.cache.put(joinPath(path, info.name), info);
     this.listed.delete(path);
     this.listed.set(path, infos.length);
+    this.misses.delete(path);
     if (this.listed.size > LISTED_FOLDERS_MAX) this.listed.delete(this.listed.keys().next().value!);
     return infos;
   }
