@@ -31,6 +31,7 @@ const cases: Array<[string, string[], number, RegExp]> = [
   ['a bad property value', ['fs', 'ls', '/', '--conf', 'strata.user.file.readtype.default=FAST'], 2, /strata\.user\.file\.readtype\.default.*NO_CACHE, CACHE, CACHE_PROMOTE/],
   ['a bad mode', ['fs', 'chmod', '999', '/data/file'], 2, /not octal/],
   ['a bad TTL action', ['fs', 'setTtl', '--action', 'explode', '/data/file', '10s'], 2, /free or delete/],
+  ['a bad load thread count', ['fs', 'load', '--thread', '0', '/data'], 2, /--thread must be a positive integer, got 0/],
 ];
 
 for (const [what, args, code, message] of cases) {
@@ -111,4 +112,15 @@ test('the shell commands work end to end', async () => {
   assert.match(await run('fs', 'ls', '-h', '/data'), /\d+(\.\d+)?[KMG]?B? /);
   await run('fs', 'persist', '/shell/hello.txt');
   await run('fs', 'load', '/shell/hello.txt');
+});
+
+test('fs load of a folder loads every file, several at once', async () => {
+  mkdirSync(join(env.ufsRoot, 'dataset'));
+  for (let i = 0; i < 24; i++) writeFileSync(join(env.ufsRoot, 'dataset', `img${i}.bin`), Buffer.alloc(50_000 + i, i));
+  const r = await env.run(['fs', 'load', '--thread', '8', '/dataset']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim().split('\n').filter((l) => / loaded$/.test(l)).length, 24);
+  const ls = await env.run(['fs', 'ls', '/dataset']);
+  const percents = ls.stdout.trim().split('\n').map((l) => /(\d+)%/.exec(l)?.[1]);
+  assert.deepEqual(percents, Array(24).fill('100'), ls.stdout);
 });

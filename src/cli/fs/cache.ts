@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { parseDuration } from '../../common/config/units.js';
 import { StrataError } from '../../common/errors.js';
 import type { CliContext } from '../context.js';
-import { filesUnder } from './walk.js';
+import { progressBar } from '../progress.js';
+import { filesUnder, forEachLimit } from './walk.js';
 
 export function registerCache(fs: Command, ctx: () => CliContext): void {
   fs.command('free')
@@ -19,11 +20,21 @@ export function registerCache(fs: Command, ctx: () => CliContext): void {
   fs.command('load')
     .description('Cache a file or every file in a folder')
     .argument('<path>')
-    .action(async (path: string) => {
+    .option('--thread <n>', 'files loaded at once (a far-away UFS needs many in flight)', '16')
+    .action(async (path: string, o: { thread: string }) => {
       const c = ctx();
-      for (const f of await filesUnder(c.fs, path)) {
-        await c.fs.load(f.path);
-        c.out(`${f.path} loaded`);
+      const threads = Number(o.thread);
+      if (!Number.isInteger(threads) || threads < 1) throw new StrataError('INVALID_ARGUMENT', `--thread must be a positive integer, got ${o.thread}`);
+      const files = await filesUnder(c.fs, path);
+      const bar = progressBar(files.length, 'Loading', 'files');
+      try {
+        await forEachLimit(files, threads, async (f) => {
+          await c.fs.load(f.path);
+          bar.tick(1);
+          c.out(`${f.path} loaded`);
+        });
+      } finally {
+        bar.stop();
       }
     });
 
