@@ -243,8 +243,13 @@ static napi_value serve_from_fd(napi_env env, napi_callback_info info) {
   pthread_mutex_lock(&served_lock);
   served_t **p = served_slot(fuse_fd, fh);
   if (!*p) {
-    *p = calloc(1, sizeof **p);
-    **p = (served_t){.fuse_fd = fuse_fd, .fh = fh};
+    served_t *s = calloc(1, sizeof *s);
+    if (!s) {
+      pthread_mutex_unlock(&served_lock);
+      return strata_throw_errno(env, "calloc", ENOMEM);
+    }
+    *s = (served_t){.fuse_fd = fuse_fd, .fh = fh};
+    *p = s;
   }
   (*p)->file_fd = file_fd;
   (*p)->length = length;
@@ -526,6 +531,7 @@ static bool answer_open(reader_t *r, const char *buf, uint64_t unique) {
   memcpy(&flags, buf + FUSE_IN_HEADER_SIZE_, 4);
   if ((flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY) return false;
   served_t *s = calloc(1, sizeof *s);
+  if (!s) return false;  // JavaScript answers it
   pthread_mutex_lock(&served_lock);
   opener_t *o = *opener_slot(r->fd, nodeid);
   if (!o || o->draining) {

@@ -43,7 +43,7 @@ interface OpenFile {
   /** READs answered by the native reader threads from the handle's cache file. */
   servedNatively: boolean;
   /** Where those READs may fall, last told to the reader threads. */
-  served?: { fd: number; end: number };
+  served?: { fd: number; start: number; end: number };
   /** Opened for writing: counted in the inode's writers until released. */
   writer: boolean;
 }
@@ -298,9 +298,10 @@ export class FuseOps {
     const read = handle.kind === 'read' && mode !== 'passthrough' ? handle.read : undefined;
     const whole = read?.wholeFile;
     if (whole) native().fuseServeFromFd(this.sessionFd, fh, whole.fd, read.info.length);
-    this.files.set(fh, { nodeid, handle, mode, servedNatively: !!whole, served: whole && { fd: whole.fd, end: read.info.length }, writer });
+    this.files.set(fh, { nodeid, handle, mode, servedNatively: !!whole, served: whole && { fd: whole.fd, start: 0, end: read.info.length }, writer });
     const node = this.inodes.node(nodeid);
-    if (node && mode === 'cached') node.openCached++;
+    const cachedIo = handle.kind === 'read' && mode !== 'passthrough';
+    if (node && cachedIo) node.openCached++;
     if (node && mode === 'passthrough') node.openPassthrough++;
     const flags =
       (mode === 'direct' ? OpenFlag.DIRECT_IO : 0) |
@@ -330,6 +331,9 @@ export class FuseOps {
     if (handle.kind === 'write') return this.registerOpen(nodeid, handle, 'direct', 0, 0, writer);
     const r = handle.read;
     const version = versionOf(r.info);
+    // Asked before the checks below, which must run with no wait between them and the count
+    // registerOpen makes (another open could go passthrough meanwhile).
+    const fillsLocally = this.directMmap && !r.wholeFile && (await r.fillsLocally());
     // Another open reads this version in passthrough: this one joins it, with its own leases.
     if (node.backing?.version === version && !r.wholeFile && this.passthroughOpens(nodeid, node) > 0) await r.leaseWhole();
     const pt = this.passthroughOpen(nodeid, node, r, version);
@@ -343,7 +347,7 @@ export class FuseOps {
     }
     // A file that reading brings into the local cache goes around the page cache: its bytes
     // would be held twice in memory (and copied twice), and its next open will be passthrough.
-    if (node.backing || (this.directMmap && (await r.fillsLocally()))) return this.registerOpen(nodeid, handle, 'direct');
+    if (node.backing || (fillsLocally && !r.wholeFile)) return this.registerOpen(nodeid, handle, 'direct');
     const keep = this.opts.kernelCache && node.version === version ? OpenFlag.KEEP_CACHE : 0;
     node.version = version;
     return this.registerOpen(nodeid, handle, 'cached', keep);
@@ -376,10 +380,11 @@ export class FuseOps {
    */
   private serveAhead(fh: bigint, f: OpenFile, r: ReadHandle, offset: number): void {
     const ready = r.readyRange(offset);
-    if (!ready || !this.files.has(fh) || (f.served?.fd === ready.fd && f.served.end >= ready.end)) return;
+    const s = f.served;
+    if (!ready || !this.files.has(fh) || (s?.fd === ready.fd && s.start <= ready.start && s.end >= ready.end)) return;
     native().fuseServeFromFd(this.sessionFd, fh, ready.fd, r.info.length, ready.start, ready.end);
     f.servedNatively = true;
-    f.served = { fd: ready.fd, end: ready.end };
+    f.served = ready;
   }
 
   private async release(fh: bigint): Promise<void> {
@@ -388,7 +393,7 @@ export class FuseOps {
     this.files.delete(fh);
     if (f.servedNatively) native().fuseUnserve(this.sessionFd, fh);
     const node = this.inodes.node(f.nodeid);
-    if (node && f.mode === 'cached') node.openCached--;
+    if (node && f.handle.kind === 'read' && f.mode !== 'passthrough') node.openCached--;
     if (node && f.mode === 'passthrough') node.openPassthrough--;
     if (node && f.writer) node.writers--;
     if (f.handle.kind === 'write') {

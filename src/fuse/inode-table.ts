@@ -9,7 +9,10 @@ export const ROOT_NODE = 1n;
 export interface InodeNode {
   path: string;
   lookups: number;
-  /** Open handles by io mode: the kernel refuses passthrough beside cached io on one inode. */
+  /**
+   * Open read handles in cached or direct io: the kernel refuses passthrough beside cached io on
+   * one inode, and a direct open enters cached io once it is mapped (mmap).
+   */
   openCached: number;
   /** Open handles in passthrough: while there are any, the kernel takes only passthrough opens on the same backing file. */
   openPassthrough: number;

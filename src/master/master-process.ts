@@ -89,6 +89,14 @@ export class MasterProcess {
           }),
         );
       },
+      forgetPrefetches: async (fileIds) => {
+        if (fileIds.length === 0) return;
+        await Promise.all(
+          workers.live().map((w) =>
+            clients.forgetPrefetches(w.address, fileIds).catch((err: unknown) => logger.warn({ err, worker: w.address }, 'could not tell a worker to forget prefetches')),
+          ),
+        );
+      },
       pinsChanged: async (fileIds) => {
         await Promise.all(
           workers.live().map((w) =>

@@ -25,6 +25,8 @@ export interface NamespaceDeps {
   logger: Logger;
   /** Tells workers to drop blocks now (best effort; heartbeats repeat it). */
   removeBlocksOnWorkers(byWorker: Map<number, number[]>): Promise<void>;
+  /** Tells every live worker to drop what it has queued to prefetch of these files (best effort). */
+  forgetPrefetches(fileIds: number[]): Promise<void>;
   /** Tells workers the pinned files now, so a pin holds before the next heartbeat. */
   pinsChanged(pinnedFileIds: number[]): Promise<void>;
   syncIntervalMs: number;
@@ -351,6 +353,8 @@ export class Namespace {
     }
     const files = this.removeSubtreeRows(r.inode);
     this.d.store.update(r.inode.parent, { mtime_ms: Date.now() });
+    // Still in the UFS: a prefetch queued before would cache a file Strata no longer has.
+    if (opts.alluxioOnly) await this.d.forgetPrefetches(files.map((f) => f.id));
     await this.dropFileBlocks(files);
   }
 
@@ -475,6 +479,7 @@ export class Namespace {
       this.d.store.transaction(() => files.forEach((f) => this.d.store.update(f.id, { pinned: 0 })));
       await this.d.pinsChanged(this.pinnedFileIds());
     }
+    await this.d.forgetPrefetches(files.map((f) => f.id));
     await this.dropFileBlocks(files);
     return files.length;
   }

@@ -223,6 +223,12 @@ export function registerDataServer(
       const targets = b.blocks.map((t) => ({ blockId: blockIdOf(t.fileId, t.index), fileId: t.fileId, index: t.index, source: t.source }));
       return { queued: d.prefetcher.add(targets), pending: d.prefetcher.pending };
     })
+    .route('POST', '/api/v1/prefetch/forget', async (ctx) => {
+      const b = await ctx.json<{ fileIds: number[] }>();
+      if (!Array.isArray(b.fileIds)) throw new StrataError('INVALID_ARGUMENT', 'fileIds must be a list');
+      d.prefetcher.forgetFiles(b.fileIds);
+      return { pending: d.prefetcher.pending };
+    })
     // Short-circuit for blocks not cached yet: a reader on this host waits here until the fill
     // has the bytes it wants, then reads them from the cache file itself, so cold reads do not
     // pay for a second trip through HTTP. Answers `fallback` when the block cannot be cached.
@@ -236,9 +242,14 @@ export function registerDataServer(
         if (!b.lease) return { cached: true };
         // Cached since the reader's metadata was read (a prefetch, another reader): leased in
         // this same call, and answered as a fill that is complete.
-        const granted = await lease({ blockIds: [b.blockId], promote: b.promote });
-        const m = granted.blocks[0]!;
-        return { cacheFile: m.cacheFile, offset: m.offset, filled: m.length, leaseId: granted.leaseId };
+        try {
+          const granted = await lease({ blockIds: [b.blockId], promote: b.promote });
+          const m = granted.blocks[0]!;
+          return { cacheFile: m.cacheFile, offset: m.offset, filled: m.length, leaseId: granted.leaseId };
+        } catch (err) {
+          // Evicted or removed meanwhile: filled again below.
+          if (!StrataError.isCode(err, 'NOT_FOUND')) throw err;
+        }
       }
       const fill = await filler.start(target);
       if (!fill) return { fallback: true };

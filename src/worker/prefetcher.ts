@@ -27,6 +27,8 @@ export class Prefetcher {
   private running = 0;
   /** Bytes of prefetches started whose space the store has not reserved yet. */
   private starting = 0;
+  /** Files forgotten while prefetches of theirs were in flight: those blocks go once loaded. */
+  private readonly forgotten = new Set<number>();
   loaded = 0;
   dropped = 0;
 
@@ -49,6 +51,22 @@ export class Prefetcher {
     }
     this.pump();
     return taken;
+  }
+
+  /**
+   * Drops what is queued for these files (freed, or deleted from Strata alone) and removes the
+   * blocks that prefetches in flight bring in for them: a free must not be undone a moment later.
+   */
+  forgetFiles(fileIds: Iterable<number>): void {
+    const ids = new Set(fileIds);
+    if (ids.size === 0 || this.pending === 0) return;
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const t = this.queue[i]!;
+      if (!ids.has(t.fileId)) continue;
+      this.queue.splice(i, 1);
+      this.queued.delete(t.blockId);
+    }
+    for (const id of ids) this.forgotten.add(id);
   }
 
   get pending(): number {
@@ -85,6 +103,7 @@ export class Prefetcher {
       this.running++;
       void this.load(t, length).finally(() => {
         this.running--;
+        if (this.running === 0 && this.queue.length === 0) this.forgotten.clear();
         this.pump();
       });
     }
@@ -97,6 +116,7 @@ export class Prefetcher {
       if (!fill) return;
       await fill.done;
       this.loaded++;
+      if (this.forgotten.has(t.fileId)) await this.store.remove(t.blockId);
     } catch (err) {
       // The reader that wants this block will fill it itself, and see the error if it lasts.
       this.logger.debug({ blockId: t.blockId, err: (err as Error).message }, 'prefetch of a block failed');

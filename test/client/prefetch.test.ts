@@ -61,3 +61,26 @@ test('prefetched files are loaded in the background, up to the room the cache ha
   const loaded = (await c.fs.listStatus('/ds', { blocks: true })).filter((f) => f.inAlluxioPercentage === 100 && f.name > 'f01');
   assert.ok((await readFile(c.fs, `/ds/${loaded[0]!.name}`)).equals(data));
 });
+
+test('fs free of files being prefetched drops what is queued, and what was in flight once it lands', async () => {
+  const d = await startCluster({
+    conf: { 'strata.user.block.size.bytes.default': '1MB', 'strata.worker.tieredstore.level0.dirs.quota': '128MB', 'strata.worker.prefetch.concurrency': '1' },
+  });
+  try {
+    mkdirSync(join(d.ufsRoot, 'ds2'));
+    for (let i = 0; i < 100; i++) writeFileSync(join(d.ufsRoot, 'ds2', `f${String(i).padStart(3, '0')}`), randomBytes(512 * 1024));
+    assert.equal(await d.fs.prefetch(await d.fs.listStatus('/ds2', { blocks: true })), 100);
+    await d.fs.free('/ds2');
+    const deadline = Date.now() + 10_000;
+    let cached = -1;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      const now = (await d.fs.listStatus('/ds2')).filter((f) => f.inAlluxioPercentage > 0).length;
+      if (now === 0 && cached === 0) break;
+      cached = now;
+    }
+    assert.equal(cached, 0, 'files freed while being prefetched stay freed');
+  } finally {
+    await d.stop();
+  }
+});

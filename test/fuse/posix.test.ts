@@ -256,3 +256,25 @@ test('files opened by name in a folder the mount never listed cost one listing, 
   const calls = (await statusCalls()) - before;
   assert.ok(calls <= 6, `${calls} status calls for ${files.length} files opened by name`);
 });
+
+test('a cold file mapped by one reader while it fills: another reader opening it whole meanwhile reads it too', async () => {
+  const data = randomBytes(6 * 1024 * 1024 + 3);
+  writeFileSync(join(f.env.ufsRoot, 'mapped-cold.bin'), data);
+  const path = f.path('mapped-cold.bin');
+  // The first open is cold (around the page cache); its shared mapping puts the inode in the
+  // kernel's cached io mode, so the second open, of a file now wholly cached, must not be
+  // passthrough (the kernel would refuse it with EIO).
+  const r = await python(`
+import mmap, hashlib, time
+a = open(${JSON.stringify(path)}, "rb")
+m = mmap.mmap(a.fileno(), 0, access=mmap.ACCESS_READ)
+print(hashlib.md5(m[:]).hexdigest())
+time.sleep(2.5)  # past the metadata expiry: the mount now knows the file is cached whole
+with open(${JSON.stringify(path)}, "rb") as b:
+    print(hashlib.md5(b.read()).hexdigest())
+m.close()
+a.close()
+`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), [md5(data), md5(data)]);
+});

@@ -183,7 +183,9 @@ export class ReadHandle {
   async fillsLocally(): Promise<boolean> {
     const { info } = this;
     if (this.wholeFile || this.readType === 'NO_CACHE' || !info.blocks || info.blockSize <= 0 || info.persistenceState !== 'PERSISTED') return false;
+    // Blocks held only by other workers come over the network: the page cache is worth it there.
     if (!info.blocks.some((b) => b.locations.length === 0)) return false;
+    if (info.blocks.some((b) => b.locations.length > 0 && !b.locations.some((l) => isLocalHost(l.address.host)))) return false;
     try {
       this.fillHome ??= await this.fs.picker.home(info.fileId);
     } catch {
