@@ -74,19 +74,22 @@ export class BlockFiller {
     return length;
   }
 
-  /** The fill of a block, started if none is running; undefined when there is no room to cache it. */
-  async start(t: FillTarget): Promise<Fill | undefined> {
+  /**
+   * The fill of a block, started if none is running; undefined when there is no room to cache it
+   * (with `noEviction`, no free room: a prefetch).
+   */
+  async start(t: FillTarget, opts: { noEviction?: boolean } = {}): Promise<Fill | undefined> {
     const running = this.fills.get(t.blockId);
     if (running) return running;
     const length = BlockFiller.blockLength(t);
     let writer: BlockWriter;
     try {
-      writer = await this.store.createBlock({ fileId: t.fileId, index: t.index, blockSize: t.source.blockSize, length });
+      writer = await this.store.createBlock({ fileId: t.fileId, index: t.index, blockSize: t.source.blockSize, length, noEviction: opts.noEviction });
     } catch (err) {
       const again = this.fills.get(t.blockId);
       if (again) return again;
       if (StrataError.isCode(err, 'RESOURCE_EXHAUSTED') || StrataError.isCode(err, 'ALREADY_EXISTS')) {
-        this.logger.warn({ blockId: t.blockId, err: (err as Error).message }, 'block not cached');
+        this.logger[opts.noEviction ? 'debug' : 'warn']({ blockId: t.blockId, err: (err as Error).message }, 'block not cached');
         return undefined;
       }
       throw err;

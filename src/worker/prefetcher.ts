@@ -4,9 +4,10 @@
  * that a dataset's first epoch is bounded by the UFS's bandwidth, not by how many files the
  * readers happen to ask for at a time. Readers of a block being prefetched join its fill.
  *
- * A prefetch never evicts: a block is started only while the tiers have room for it beside what
- * is cached, and the rest of the queue is dropped when they do not. Blocks a reader asks for
- * meanwhile are filled at once, never queued behind it.
+ * A prefetch never evicts: its blocks go only where a tier has free room (the store's free-only
+ * placement), while the tiers keep some room free for readers' fills, and the rest of the queue
+ * is dropped when there is none. Blocks a reader asks for meanwhile are filled at once, never
+ * queued behind it.
  */
 import type { Logger } from '../common/logging.js';
 import type { BlockStore } from './block-store/index.js';
@@ -95,9 +96,7 @@ export class Prefetcher {
         continue;
       }
       if (!this.roomFor(length)) {
-        this.dropped += this.queue.length + 1;
-        this.logger.info({ dropped: this.queue.length + 1 }, 'prefetch stopped: the cache has no room left that it may take without evicting');
-        for (const q of this.queue.splice(0)) this.queued.delete(q.blockId);
+        this.stop(1);
         return;
       }
       this.running++;
@@ -109,11 +108,23 @@ export class Prefetcher {
     }
   }
 
+  /** No room left that a prefetch may take: what is queued is dropped (`extra`: taken off already). */
+  private stop(extra = 0): void {
+    const dropped = this.queue.length + extra;
+    if (dropped === 0) return;
+    this.dropped += dropped;
+    this.logger.info({ dropped }, 'prefetch stopped: the cache has no room left that it may take without evicting');
+    for (const q of this.queue.splice(0)) this.queued.delete(q.blockId);
+  }
+
   private async load(t: FillTarget, length: number): Promise<void> {
     try {
       this.starting += length;
-      const fill = await this.filler.start(t).finally(() => (this.starting -= length));
-      if (!fill) return;
+      const fill = await this.filler.start(t, { noEviction: true }).finally(() => (this.starting -= length));
+      if (!fill) {
+        if (!this.roomFor(length)) this.stop();
+        return;
+      }
       await fill.done;
       this.loaded++;
       if (this.forgotten.has(t.fileId)) await this.store.remove(t.blockId);

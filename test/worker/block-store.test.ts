@@ -145,6 +145,20 @@ test("a file's blocks share one sparse cache file", async () => {
   assert.deepEqual(await readFile(file), Buffer.concat([d0, d1, d2, d3]), 'a wholly cached file is the file');
 });
 
+test('a block that may not evict (a prefetch) goes only where there is free room', async () => {
+  const s = await openStore(await layout([2], [1]));
+  for (const f of [1, 2]) await put(s, f, 0);
+  // SSD has free room: taken there, nothing evicted.
+  const w = await s.createBlock({ fileId: 3, index: 0, blockSize: BS, length: BS, noEviction: true });
+  assert.equal(w.tier, 'SSD');
+  await w.write(Buffer.alloc(BS, 3));
+  await w.commit();
+  // Full now: refused, and every block stays.
+  await assert.rejects(s.createBlock({ fileId: 4, index: 0, blockSize: BS, length: BS, noEviction: true }), (e: unknown) => StrataError.isCode(e, 'RESOURCE_EXHAUSTED'));
+  assert.equal(s.stats.evictions, 0);
+  assert.deepEqual(s.listBlocks(), { MEM: [blockIdOf(1, 0), blockIdOf(2, 0)], SSD: [blockIdOf(3, 0)] });
+});
+
 test('eviction is LRU, demotes MEM to SSD, and drops from the last tier', async () => {
   const s = await openStore(await layout([2], [2]));
   const data = new Map<number, Buffer>();

@@ -16,8 +16,9 @@ import type { Tier, TierDir } from './tiers.js';
 /**
  * free-first: any tier in order with free room, then eviction in tier order (new blocks).
  * tier-first: each tier in order, by free room or else by eviction (preferTier, demotion, promotion).
+ * free-only: any tier in order with free room, never evicting (prefetches).
  */
-export type PlaceMode = 'free-first' | 'tier-first';
+export type PlaceMode = 'free-first' | 'tier-first' | 'free-only';
 
 export class Allocator {
   private readonly mutex = new Mutex();
@@ -39,11 +40,15 @@ export class Allocator {
    */
   async place(fileId: number, bytes: number, levels: number[], mode: PlaceMode, why: string[] = []): Promise<TierDir | undefined> {
     const tiers = levels.map((l) => this.state.tiers[l]!);
-    if (mode === 'free-first') {
+    if (mode !== 'tier-first') {
       for (const tier of tiers) {
         const dir = this.reserveFree(tier, fileId, bytes);
         if (dir) return dir;
       }
+    }
+    if (mode === 'free-only') {
+      why.push('no tier has free room, and this block may not evict others');
+      return undefined;
     }
     for (const tier of tiers) {
       const dir = (mode === 'tier-first' && this.reserveFree(tier, fileId, bytes)) || (await this.makeRoomIn(tier, fileId, bytes));

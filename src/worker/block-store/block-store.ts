@@ -98,7 +98,8 @@ export class BlockStore implements WriterOwner {
         }
         const why: string[] = [];
         const levels = state.tiers.slice(start).map((t) => t.level);
-        const dir = await this.allocator.place(p.fileId, p.length, levels, p.preferTier ? 'tier-first' : 'free-first', why);
+        const mode = p.noEviction ? 'free-only' : p.preferTier ? 'tier-first' : 'free-first';
+        const dir = await this.allocator.place(p.fileId, p.length, levels, mode, why);
         if (!dir) {
           throw new StrataError('RESOURCE_EXHAUSTED', `no room for block ${blockId} (${p.length} bytes needed): ${why.join('; ')}`);
         }

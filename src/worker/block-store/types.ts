@@ -44,6 +44,8 @@ export interface CreateBlockRequest {
    * highest tier with free room, and only when none has room is the top tier evicted.
    */
   preferTier?: string;
+  /** Only where there is free room: evicts nothing (a prefetch). */
+  noEviction?: boolean;
 }
 
 /** A block being written. Its space is reserved; nothing is visible until commit(). */
