@@ -95,13 +95,62 @@ function leaseBatcher(worker: RpcClient): LeaseBatcher {
   return b;
 }
 
+/**
+ * Keeps a worker's leases alive while their holders are: a reader may keep a file open longer
+ * than the lease timeout (an epoch over a big file, a kernel mapping, a passthrough open), and
+ * a lease that expires lets the worker evict and punch bytes the reader still reads. Every
+ * lease held on the worker is renewed in one call, a few times per timeout.
+ */
+export class LeaseKeeper {
+  private readonly held = new Set<string>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly worker: RpcClient,
+    private readonly everyMs: number,
+  ) {}
+
+  hold(leaseId: string): void {
+    this.held.add(leaseId);
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.renew(), this.everyMs);
+      this.timer.unref();
+    }
+  }
+
+  drop(leaseId: string): void {
+    this.held.delete(leaseId);
+    if (this.held.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private async renew(): Promise<void> {
+    // A worker that is gone has dropped the leases anyway; its readers fail over as they read.
+    await this.worker.call('POST', '/api/v1/leases/renew', { body: { leaseIds: [...this.held] } }).catch(() => undefined);
+  }
+}
+
+const keepers = new WeakMap<RpcClient, LeaseKeeper>();
+
+/** The one keeper of a worker's leases, renewing every `everyMs`. */
+export function leaseKeeper(worker: RpcClient, everyMs: number): LeaseKeeper {
+  let k = keepers.get(worker);
+  if (!k) keepers.set(worker, (k = new LeaseKeeper(worker, everyMs)));
+  return k;
+}
+
 /** Short-circuit reads of one file's blocks from a worker on this host. */
 export class ShortCircuitReader {
   private readonly blocks = new Map<number, LeasedBlock>();
   private readonly handles = new Map<string, FileHandle>();
   private readonly leases: string[] = [];
 
-  constructor(private readonly worker: RpcClient) {}
+  constructor(
+    private readonly worker: RpcClient,
+    private readonly keeper: LeaseKeeper,
+  ) {}
 
   has(blockId: number): boolean {
     return this.blocks.has(blockId);
@@ -112,6 +161,7 @@ export class ShortCircuitReader {
     const r = await leaseBatcher(this.worker).lease(blockIds, promote);
     if (!r) return false;
     this.leases.push(r.leaseId);
+    this.keeper.hold(r.leaseId);
     for (const b of r.blocks) this.blocks.set(b.blockId, b);
     return true;
   }
@@ -143,6 +193,7 @@ export class ShortCircuitReader {
     for (const fh of this.handles.values()) await fh.close().catch(() => undefined);
     this.handles.clear();
     for (const leaseId of this.leases.splice(0)) {
+      this.keeper.drop(leaseId);
       await this.worker.call('POST', '/api/v1/lease/release', { body: { leaseId } }).catch(() => undefined);
     }
     this.blocks.clear();

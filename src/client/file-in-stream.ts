@@ -8,7 +8,8 @@
  */
 import { StrataError } from '../common/errors.js';
 import type { FileInfo, ReadType } from '../common/types.js';
-import { ShortCircuitReader, readFillingLocally, readViaWorker, type WorkerClients } from './block-source.js';
+import type { RpcClient } from '../common/rpc/client.js';
+import { ShortCircuitReader, readFillingLocally, readViaWorker, type LeaseKeeper, type WorkerClients } from './block-source.js';
 import { isLocalHost, addressKey, type WorkerPicker } from './worker-picker.js';
 
 export interface InStreamDeps {
@@ -17,6 +18,8 @@ export interface InStreamDeps {
   refresh(): Promise<FileInfo>;
   readType: ReadType;
   shortCircuit: boolean;
+  /** Keeps the short-circuit leases taken on a worker alive while they are held. */
+  leaseKeeper(worker: RpcClient): LeaseKeeper;
   readAheadMax: number;
   chunkSize: number;
 }
@@ -103,7 +106,10 @@ export class FileInStream {
     if (!loc) return undefined;
     const key = addressKey(loc.address);
     let reader = this.shortCircuit.get(key);
-    if (!reader) this.shortCircuit.set(key, (reader = new ShortCircuitReader(this.d.workers.of(loc.address))));
+    if (!reader) {
+      const worker = this.d.workers.of(loc.address);
+      this.shortCircuit.set(key, (reader = new ShortCircuitReader(worker, this.d.leaseKeeper(worker))));
+    }
     if (reader.has(block.blockId)) return reader;
     // Lease every block of this file cached on that worker at once: one call per file, not per block.
     const ids = this.info.blocks!.filter((b) => b.locations.some((l) => addressKey(l.address) === key) && !reader.has(b.blockId)).map((b) => b.blockId);

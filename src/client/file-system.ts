@@ -10,7 +10,7 @@ import { identityFrom } from '../common/security.js';
 import { ufsSourceOf, type FileInfo, type MountPointInfo, type ReadType, type SetAttributeOptions, type TierUsage, type UfsBlockSource, type WorkerAddress, type WorkerInfo, type WriteType } from '../common/types.js';
 
 export type { SetAttributeOptions };
-import { ShortCircuitReader, WorkerClients } from './block-source.js';
+import { LeaseKeeper, ShortCircuitReader, WorkerClients, leaseKeeper } from './block-source.js';
 import { FileInStream } from './file-in-stream.js';
 import { FileOutStream } from './file-out-stream.js';
 import { WorkerPicker, addressKey, isLocalHost } from './worker-picker.js';
@@ -107,6 +107,7 @@ export class FileSystem {
       refresh: () => this.getStatus(info.path, { blocks: true }),
       readType: opts.readType ?? this.readType,
       shortCircuit: this.conf.getBool('strata.user.short.circuit.enabled'),
+      leaseKeeper: (worker) => this.leaseKeeper(worker),
       readAheadMax: this.conf.getBytes('strata.user.file.readahead.max'),
       chunkSize: this.conf.getBytes('strata.user.streaming.reader.chunk.size.bytes'),
     });
@@ -121,7 +122,12 @@ export class FileSystem {
 
   localWorkerReader(address: WorkerAddress): ShortCircuitReader | undefined {
     const client = this.localWorkerClient(address);
-    return client && new ShortCircuitReader(client);
+    return client && new ShortCircuitReader(client, this.leaseKeeper(client));
+  }
+
+  /** Renews the leases held on a worker, a few times within the workers' lease timeout. */
+  leaseKeeper(worker: RpcClient): LeaseKeeper {
+    return leaseKeeper(worker, Math.max(1000, this.conf.getMs('strata.worker.shortcircuit.lease.timeout') / 4));
   }
 
   async delete(path: string, opts: { recursive?: boolean; alluxioOnly?: boolean } = {}): Promise<void> {

@@ -202,6 +202,11 @@ export function registerDataServer(
       }
       return { leases };
     })
+    .route('POST', '/api/v1/leases/renew', async (ctx) => {
+      const b = await ctx.json<{ leaseIds: string[] }>();
+      if (!Array.isArray(b.leaseIds)) throw new StrataError('INVALID_ARGUMENT', 'leaseIds must be a list');
+      return { renewed: store.renewLeases(b.leaseIds, d.leaseTimeoutMs) };
+    })
     .route('POST', '/api/v1/lease/release', async (ctx) => {
       store.releaseLease((await ctx.json<{ leaseId: string }>()).leaseId);
       return {};

@@ -23,16 +23,10 @@ after(async () => {
   await f?.cleanup();
 });
 
-async function put(name: string, data: Buffer): Promise<void> {
-  writeFileSync(join(f.env.dir, name), data);
-  const r = await f.env.run(['fs', 'copyFromLocal', join(f.env.dir, name), `/${name}`]);
-  assert.equal(r.code, 0, r.stderr);
-}
-
 test('a wholly cached file reads back exactly, by many readers at once', async () => {
   // Several blocks, and a length that ends mid-page.
   const data = randomBytes(13 * 1024 * 1024 + 1234);
-  await put('big.bin', data);
+  await f.copyIn('big.bin', data);
   const r = await sh(`for i in 1 2 3 4 5 6 7 8; do md5sum ${f.path('big.bin')} & done; wait`);
   assert.equal(r.code, 0, r.stderr);
   const sums = r.stdout.trim().split('\n').map((l) => l.split(' ')[0]);
@@ -41,7 +35,7 @@ test('a wholly cached file reads back exactly, by many readers at once', async (
 
 test('reads at odd offsets and sizes, and past the end, return the right bytes', async () => {
   const data = randomBytes(3 * 1024 * 1024 + 77);
-  await put('odd.bin', data);
+  await f.copyIn('odd.bin', data);
   const py = `
 import os, sys, hashlib
 fd = os.open(${JSON.stringify(f.path("odd.bin"))}, os.O_RDONLY)
@@ -76,7 +70,7 @@ test('fio verifies a file written through the mount and read back from the cache
 
 test('a file opened many times over, closed between, keeps reading right', async () => {
   const data = randomBytes(300_000);
-  await put('again.bin', data);
+  await f.copyIn('again.bin', data);
   const r = await sh(`for i in $(seq 1 50); do cat ${f.path('again.bin')} | md5sum; done | sort -u`);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trim().split(' ')[0], md5(data));

@@ -3,6 +3,7 @@
  * cleanup() unmounts (forcing, then lazily) and stops everything even when a test failed.
  */
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliEnv } from './cli.js';
 
@@ -25,6 +26,14 @@ export class FuseEnv {
 
   path(p: string): string {
     return join(this.mnt, p);
+  }
+
+  /** Writes `data` to Strata path /`name` with `fs copyFromLocal` (the cluster's write type). */
+  async copyIn(name: string, data: Buffer): Promise<void> {
+    const local = join(this.env.dir, name);
+    writeFileSync(local, data);
+    const r = await this.env.run(['fs', 'copyFromLocal', local, `/${name}`]);
+    if (r.code !== 0) throw new Error(`copyFromLocal ${name}: ${r.stderr}`);
   }
 
   /** Short-circuit leases the worker holds now (its `strata_worker_leases` gauge). */

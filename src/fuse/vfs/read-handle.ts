@@ -239,6 +239,7 @@ export class ReadHandle {
       state.leased = true;
       this.leasedAtMs ??= Date.now();
       this.fillLeases.push({ worker, leaseId: r.leaseId });
+      this.fs.leaseKeeper(worker).hold(r.leaseId);
     }
     if (r.cached) return 'cached';
     if (!r.cacheFile || r.offset === undefined || r.filled === undefined) return 'fallback';
@@ -310,6 +311,7 @@ export class ReadHandle {
     this.fds.clear();
     await this.local?.close();
     for (const { worker, leaseId } of this.fillLeases.splice(0)) {
+      this.fs.leaseKeeper(worker).drop(leaseId);
       await worker.call('POST', '/api/v1/lease/release', { body: { leaseId } }).catch(() => undefined);
     }
   }

@@ -254,6 +254,11 @@ export class BlockStore implements WriterOwner {
     return this.state.leases.release(leaseId);
   }
 
+  /** Extends leases their holders still use; answers how many were still held. */
+  renewLeases(leaseIds: Iterable<string>, ttlMs: number): number {
+    return this.state.leases.renew(leaseIds, ttlMs);
+  }
+
   /** Replaces the set of pinned files, whose blocks are never evicted. */
   setPinnedFiles(fileIds: Iterable<number>): void {
     this.state.pinnedFiles = new Set(fileIds);

@@ -49,6 +49,18 @@ export class LeaseTable {
     return true;
   }
 
+  /** Extends leases to `ttlMs` from now; answers how many were still held (expired ones are gone). */
+  renew(leaseIds: Iterable<string>, ttlMs: number, nowMs = Date.now()): number {
+    let renewed = 0;
+    for (const id of leaseIds) {
+      const lease = this.leases.get(id);
+      if (!lease) continue;
+      lease.expiresAtMs = nowMs + ttlMs;
+      renewed++;
+    }
+    return renewed;
+  }
+
   /** Leases held now, and the blocks they cover. */
   get held(): { leases: number; blocks: number } {
     return { leases: this.leases.size, blocks: this.counts.size };
