@@ -26,6 +26,8 @@ const AGAIN_MS = 60_000;
 const BATCH_FILES = 2000;
 /** Folders tracked at once; the oldest are forgotten first. */
 const MAX_FOLDERS = 4096;
+/** Larger folders are not listed whole for a prefetch (one listing of them is itself heavy). */
+const MAX_FOLDER_ENTRIES = 100_000;
 
 export class FolderPrefetch {
   private readonly coldOpens = new Map<string, { firstMs: number; files: Set<number> }>();
@@ -59,6 +61,11 @@ export class FolderPrefetch {
   }
 
   private async prefetch(folder: string): Promise<void> {
+    const size = (await this.fs.getStatus(folder)).children;
+    if (size > MAX_FOLDER_ENTRIES) {
+      this.logger.info({ folder, entries: size }, `folder read cold is not prefetched: over ${MAX_FOLDER_ENTRIES} entries`);
+      return;
+    }
     const files = (await this.fs.listStatus(folder, { blocks: true })).filter(
       (f) => !f.folder && f.persistenceState === 'PERSISTED' && f.inAlluxioPercentage < 100 && f.length > 0 && f.length <= this.opts.maxFileBytes,
     );
