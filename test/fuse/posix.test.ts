@@ -237,19 +237,22 @@ print(hashlib.md5(os.pread(fds[1], 30000000, 0)).hexdigest() == ${JSON.stringify
   assert.deepEqual(r.stdout.trim().split('\n'), ['True', 'Text file busy', 'True', 'True', 'True']);
 });
 
+/** How many times the master has done an operation (its strata_master_operations_total). */
+async function masterOps(op: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${f.env.props['strata.master.web.port']}/metrics`)).text();
+  const m = new RegExp(`strata_master_operations_total\\{op="${op}"[^}]*\\} (\\d+)`).exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
 test('files opened by name in a folder the mount never listed cost one listing, not a status call each', async () => {
   mkdirSync(join(f.env.ufsRoot, 'byname'));
   const files = Array.from({ length: 60 }, (_, i) => `f${i}`);
   for (const name of files) writeFileSync(join(f.env.ufsRoot, 'byname', name), name);
   // The master knows the folder (its size tells the mount it is small), the mount does not.
   assert.equal((await f.env.run(['fs', 'ls', '/byname'])).code, 0);
-  const statusCalls = async () => {
-    const text = await (await fetch(`http://127.0.0.1:${f.env.props['strata.master.web.port']}/metrics`)).text();
-    const m = /strata_master_operations_total\{op="getStatus"[^}]*\} (\d+)/.exec(text);
-    if (!m) throw new Error('the master exports no getStatus count');
-    return Number(m[1]);
-  };
+  const statusCalls = () => masterOps('getStatus');
   const before = await statusCalls();
+  assert.ok(before > 0, 'the master counts its getStatus calls');
   const r = await sh(`cd ${f.path('byname')} && cat ${files.join(' ')}`);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, files.join(''));
@@ -277,4 +280,21 @@ a.close()
 `);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.stdout.trim().split('\n'), [md5(data), md5(data)]);
+});
+
+test('names probed in a folder just listed are asked for one by one, not by listing the folder again', async () => {
+  mkdirSync(join(f.env.ufsRoot, 'probed'));
+  for (let i = 0; i < 40; i++) writeFileSync(join(f.env.ufsRoot, 'probed', `m${i}.py`), '');
+  const before = await masterOps('listStatus');
+  const dir = f.path('probed');
+  // What an import does: list, then look for names that are not there.
+  const r = await python(`
+import os
+print(len(os.listdir(${JSON.stringify(dir)})))
+print(sum(os.path.exists(os.path.join(${JSON.stringify(dir)}, f"absent{i}.so")) for i in range(30)))
+`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['40', '0']);
+  const listings = (await masterOps('listStatus')) - before;
+  assert.ok(listings <= 3, `${listings} listings for one listdir and 30 names probed`);
 });

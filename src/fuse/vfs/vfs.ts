@@ -49,8 +49,8 @@ export class Vfs {
   private mounts?: { at: number; list: MountPointInfo[] };
   private readonly warm: WarmHandles;
   private readonly prefetch: FolderPrefetch;
-  /** Folders listed through the mount, with their size then (a hint of what to re-list). */
-  private readonly listed = new Map<string, number>();
+  /** Folders listed through the mount, with their size and time then (a hint of what to re-list). */
+  private readonly listed = new Map<string, { size: number; atMs: number }>();
   private readonly relists = new Map<string, Promise<unknown>>();
   /** Lookups that missed the cache in folders never listed, by folder. */
   private readonly misses = new Map<string, number>();
@@ -130,7 +130,9 @@ export class Vfs {
    */
   private worthListing(folder: string): boolean {
     const listed = this.listed.get(folder);
-    if (listed !== undefined) return listed <= RELIST_MAX_ENTRIES;
+    // Listed within the expiry, the name was not in it: a program probing for names (an import,
+    // a lock file) asks for that one name, not for the whole folder again.
+    if (listed !== undefined) return listed.size <= RELIST_MAX_ENTRIES && Date.now() - listed.atMs >= this.opts.metadataExpiryMs;
     const info = this.cache.get(folder);
     if (!info?.folder || info.children < 2 || info.children > RELIST_MAX_ENTRIES) return false;
     const misses = (this.misses.get(folder) ?? 0) + 1;
@@ -156,7 +158,7 @@ export class Vfs {
     const infos = await this.fs.listStatus(this.strataPath(path), { blocks: true });
     for (const info of infos) this.cache.put(joinPath(path, info.name), info);
     this.listed.delete(path);
-    this.listed.set(path, infos.length);
+    this.listed.set(path, { size: infos.length, atMs: Date.now() });
     this.misses.delete(path);
     if (this.listed.size > LISTED_FOLDERS_MAX) this.listed.delete(this.listed.keys().next().value!);
     return infos;
