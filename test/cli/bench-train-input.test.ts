@@ -42,8 +42,10 @@ test('a tiny run: all rows, cached epochs off the UFS, MUST_CACHE kept out of th
   const cpu = strata(1).daemonCpuSeconds!;
   assert.ok(cpu.masterWorker > 0 && cpu.fuse > 0, `Strata's CPU during the cold epoch: ${JSON.stringify(cpu)}`);
   for (const row of res.rows.filter((x) => x.mode === 'S3 SDK')) assert.ok(row.ufsRequests! >= 60);
-  // Over a 20 ms round trip, 4 readers can fetch at most 200 files/s.
-  assert.ok(strata(1).imagesPerS < 4 / 0.02, `cold epoch at ${strata(1).imagesPerS} images/s: the proxy's latency was not paid`);
+  // Over a 20 ms round trip, 4 readers can fetch at most 200 files/s: the proxy's latency was
+  // paid. (Not a bound for Strata: its folder prefetch has many more requests in flight.)
+  for (const row of res.rows.filter((x) => x.mode === 'S3 SDK')) assert.ok(row.imagesPerS < 4 / 0.02, `SDK epoch at ${row.imagesPerS} images/s: the proxy's latency was not paid`);
+  assert.ok(strata(1).seconds >= 0.02, `the cold epoch took ${strata(1).seconds} s, less than one round trip through the proxy`);
 
   assert.equal(res.mustCache.passed, true, res.mustCache.detail);
   assert.equal(res.mustCache.keysInBucket, 0);
