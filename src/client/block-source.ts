@@ -118,12 +118,14 @@ export class LeaseKeeper {
     }
   }
 
-  drop(leaseId: string): void {
+  /** Ends a lease: no longer renewed, and given back to the worker (which may be gone: no error). */
+  async release(leaseId: string): Promise<void> {
     this.held.delete(leaseId);
     if (this.held.size === 0 && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
     }
+    await this.worker.call('POST', '/api/v1/lease/release', { body: { leaseId } }).catch(() => undefined);
   }
 
   private async renew(): Promise<void> {
@@ -192,10 +194,7 @@ export class ShortCircuitReader {
   async close(): Promise<void> {
     for (const fh of this.handles.values()) await fh.close().catch(() => undefined);
     this.handles.clear();
-    for (const leaseId of this.leases.splice(0)) {
-      this.keeper.drop(leaseId);
-      await this.worker.call('POST', '/api/v1/lease/release', { body: { leaseId } }).catch(() => undefined);
-    }
+    for (const leaseId of this.leases.splice(0)) await this.keeper.release(leaseId);
     this.blocks.clear();
   }
 }

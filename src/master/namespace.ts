@@ -23,7 +23,7 @@ export interface NamespaceDeps {
   workers: WorkerRegistry;
   permissions: PermissionChecker;
   logger: Logger;
-  /** Tells workers to drop blocks now (best effort; heartbeats repeat it). */
+  /** Tells workers to drop blocks now; one that cannot be reached is told at its next heartbeat. */
   removeBlocksOnWorkers(byWorker: Map<number, number[]>): Promise<void>;
   /** Tells every live worker to drop what it has queued to prefetch of these files (best effort). */
   forgetPrefetches(fileIds: number[]): Promise<void>;

@@ -310,9 +310,6 @@ export class ReadHandle {
     for (const fd of this.fds.values()) await pClose(fd).catch(() => undefined);
     this.fds.clear();
     await this.local?.close();
-    for (const { worker, leaseId } of this.fillLeases.splice(0)) {
-      this.fs.leaseKeeper(worker).drop(leaseId);
-      await worker.call('POST', '/api/v1/lease/release', { body: { leaseId } }).catch(() => undefined);
-    }
+    for (const { worker, leaseId } of this.fillLeases.splice(0)) await this.fs.leaseKeeper(worker).release(leaseId);
   }
 }
