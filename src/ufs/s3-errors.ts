@@ -28,7 +28,7 @@ function codeOf(err: SdkErrorShape): ErrorCode {
   const status = err.$metadata?.httpStatusCode;
   if (names.some((n) => DENIED.has(n)) || status === 403 || status === 401) return 'PERMISSION_DENIED';
   if (names.some((n) => MISSING.has(n)) || status === 404) return 'NOT_FOUND';
-  if (names.some((n) => DOWN.has(n)) || (status !== undefined && (status >= 500 || status === 429))) return 'UNAVAILABLE';
+  if (names.some((n) => DOWN.has(n) || n.startsWith('UND_ERR_')) || (status !== undefined && (status >= 500 || status === 429))) return 'UNAVAILABLE';
   if (names.includes('PreconditionFailed') || status === 412) return 'FAILED_PRECONDITION';
   if (status === 400 || status === 416) return 'INVALID_ARGUMENT';
   // A network failure without an HTTP answer (socket hang up, aborted connection).

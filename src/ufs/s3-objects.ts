@@ -1,7 +1,8 @@
 /**
  * The object layer under the S3 connector: one AWS SDK v3 client and the few bucket calls the
  * file-system layer (s3.ts) composes (HEAD, one listing page, ranged GET, PUT of a folder marker,
- * copy, batched delete, multipart upload). It knows keys, not folders. Every failure leaves as a
+ * copy, batched delete, multipart upload). Ranged GETs, the hot path, go around the SDK's
+ * middleware (s3-get.ts). It knows keys, not folders. Every failure leaves as a
  * StrataError naming the s3:// address (s3-errors.ts).
  *
  * This is the only module that loads the SDK; s3.ts imports it on first use, so processes that
@@ -18,7 +19,6 @@ import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectsCommand,
-  GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -27,6 +27,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { StrataError } from '../common/errors.js';
 import { isS3NotFound, s3Error } from './s3-errors.js';
+import { S3Gets } from './s3-get.js';
 import type { S3Settings } from './s3-options.js';
 import { S3WriteStream } from './s3-write-stream.js';
 import type { UfsStatus } from './under-file-system.js';
@@ -91,6 +92,7 @@ export function addressOf(bucket: string, key: string): string {
 
 export class S3Objects {
   readonly client: S3Client;
+  private readonly gets: S3Gets;
 
   constructor(readonly settings: S3Settings) {
     const agent = { keepAlive: true, maxSockets: 64 };
@@ -112,6 +114,7 @@ export class S3Objects {
         httpsAgent: new HttpsAgent(agent),
       },
     });
+    this.gets = new S3Gets(this.client, settings);
   }
 
   /** Resolves when the bucket exists and the credentials may use it. */
@@ -164,11 +167,10 @@ export class S3Objects {
   /** A ranged GET streamed as it arrives. */
   async getStream(bucket: string, key: string, offset: number, length: number): Promise<Readable> {
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }));
-      const body = r.Body as Readable;
-      const skip = offset - rangeStartOf(r.ContentRange);
-      if (skip === 0 && r.ContentLength === length) return body;
-      return Readable.from(exactly(body, skip, length));
+      const r = await this.gets.get(bucket, key, offset, length);
+      const skip = offset - rangeStartOf(r.contentRange);
+      if (skip === 0 && r.contentLength === length) return r.body;
+      return Readable.from(exactly(r.body, skip, length));
     } catch (err) {
       throw s3Error(err, 'GetObject', addressOf(bucket, key));
     }
@@ -177,8 +179,8 @@ export class S3Objects {
   /** A ranged GET as a stream cut to the range, with the ETag it is read at. */
   async getPart(bucket: string, key: string, offset: number, length: number, signal?: AbortSignal): Promise<{ body: AsyncIterable<Buffer>; etag: string }> {
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }), { abortSignal: signal });
-      return { body: exactly(r.Body as Readable, offset - rangeStartOf(r.ContentRange), length), etag: unquote(r.ETag) };
+      const r = await this.gets.get(bucket, key, offset, length, signal);
+      return { body: exactly(r.body, offset - rangeStartOf(r.contentRange), length), etag: r.etag };
     } catch (err) {
       throw s3Error(err, 'GetObject', addressOf(bucket, key));
     }
@@ -233,6 +235,7 @@ export class S3Objects {
   }
 
   destroy(): void {
+    this.gets.destroy();
     this.client.destroy();
   }
 }

@@ -7,6 +7,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { StrataError } from '../../src/common/errors.js';
 import { parseS3Options, parseS3Uri } from '../../src/ufs/s3-options.js';
@@ -141,6 +143,8 @@ describe('S3 specifics', () => {
     try {
       await assert.rejects(bad.checkMount('s3://specific/markers'), (e: unknown) => StrataError.isCode(e, 'PERMISSION_DENIED') && /s3:\/\/specific/.test((e as Error).message));
       await assert.rejects(bad.getStatus('s3://specific/markers/empty'), (e: unknown) => StrataError.isCode(e, 'PERMISSION_DENIED'));
+      await server.client.send(new PutObjectCommand({ Bucket: 'specific', Key: 'denied.bin', Body: 'secret' }));
+      await assert.rejects(bad.openRange('s3://specific/denied.bin', 0, 6), (e: unknown) => StrataError.isCode(e, 'PERMISSION_DENIED') && /GetObject s3:\/\/specific\/denied\.bin/.test((e as Error).message));
     } finally {
       await bad.close();
     }
@@ -163,9 +167,80 @@ describe('S3 specifics', () => {
       const started = Date.now();
       await assert.rejects(down.checkMount('s3://specific'), (e: unknown) => StrataError.isCode(e, 'UNAVAILABLE') && /3 attempts/.test((e as Error).message));
       await assert.rejects(down.getStatus('s3://specific/a'), (e: unknown) => StrataError.isCode(e, 'UNAVAILABLE'));
+      await assert.rejects(down.openRange('s3://specific/a', 0, 10), (e: unknown) => StrataError.isCode(e, 'UNAVAILABLE') && /3 attempts/.test((e as Error).message));
       assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
     } finally {
       await down.close();
     }
   });
+
+  test('reads of keys with spaces, reserved and non-ASCII characters get their bytes; a missing key is NOT_FOUND', async () => {
+    const keys = ['odd/a b+c&d=e.bin', "odd/!'()*,;@$.bin", 'odd/percent %25 sign.bin', 'odd/ünïcødé/日本.bin', 'odd/tilde~dash-under_score.bin'];
+    for (const [i, Key] of keys.entries()) await server.client.send(new PutObjectCommand({ Bucket: 'specific', Key, Body: `content ${i} of ${Key}` }));
+    for (const [i, key] of keys.entries()) {
+      const want = `content ${i} of ${key}`;
+      assert.equal(await text(await ufs.openRange(`s3://specific/${key}`, 0, Buffer.byteLength(want))), want, key);
+      assert.equal(await text(await ufs.openRange(`s3://specific/${key}`, 8, 3)), want.slice(8, 11), key);
+    }
+    await assert.rejects(ufs.openRange('s3://specific/odd/missing.bin', 0, 4), (e: unknown) => StrataError.isCode(e, 'NOT_FOUND') && /odd\/missing\.bin/.test((e as Error).message));
+  });
+
+  test('a throttled or failing GET is retried with backoff; one that keeps failing is UNAVAILABLE after the retries', async () => {
+    await server.client.send(new PutObjectCommand({ Bucket: 'specific', Key: 'throttled.bin', Body: 'worth the wait' }));
+    const proxy = await faultyProxy(server.port);
+    const flaky = new S3UnderFileSystem('s3://specific', server.options({ 's3.endpoint': `http://127.0.0.1:${proxy.port}`, 's3.max.retries': '2' }));
+    try {
+      proxy.failNext(['SlowDown', 503], ['InternalError', 500]);
+      assert.equal(await text(await flaky.openRange('s3://specific/throttled.bin', 0, 14)), 'worth the wait');
+      assert.equal(proxy.gets, 3, 'two failed attempts, then the answer');
+      proxy.failNext(['SlowDown', 503], ['SlowDown', 503], ['SlowDown', 503]);
+      await assert.rejects(flaky.openRange('s3://specific/throttled.bin', 0, 14), (e: unknown) => StrataError.isCode(e, 'UNAVAILABLE') && /3 attempts/.test((e as Error).message) && /SlowDown/.test((e as Error).message));
+      proxy.failNext(['AccessDenied', 403]);
+      const before = proxy.gets;
+      await assert.rejects(flaky.openRange('s3://specific/throttled.bin', 0, 14), (e: unknown) => StrataError.isCode(e, 'PERMISSION_DENIED'));
+      assert.equal(proxy.gets - before, 1, 'a refusal is not retried');
+    } finally {
+      await flaky.close();
+      await proxy.close();
+    }
+  });
 });
+
+async function text(stream: AsyncIterable<Buffer>): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) parts.push(chunk);
+  return Buffer.concat(parts).toString();
+}
+
+/** A proxy in front of the real server that answers the next GETs with S3 errors, then forwards again. */
+async function faultyProxy(target: number): Promise<{ port: number; gets: number; failNext(...faults: Array<[string, number]>): void; close(): Promise<void> }> {
+  const faults: Array<[string, number]> = [];
+  const state = {
+    port: 0,
+    gets: 0,
+    failNext: (...f: Array<[string, number]>) => void faults.push(...f),
+    close: () => new Promise<void>((resolve) => {
+      proxy.close(() => resolve());
+      proxy.closeAllConnections();
+    }),
+  };
+  const proxy = createServer((req, res) => {
+    if (req.method === 'GET') state.gets++;
+    const fault = req.method === 'GET' ? faults.shift() : undefined;
+    if (fault) {
+      res.writeHead(fault[1], { 'content-type': 'application/xml' });
+      res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault[0]}</Code><Message>injected</Message></Error>`);
+      return;
+    }
+    const up = httpRequest({ host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  proxy.keepAliveTimeout = 1000;
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  state.port = (proxy.address() as AddressInfo).port;
+  return state;
+}
