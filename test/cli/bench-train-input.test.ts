@@ -26,22 +26,27 @@ test('a tiny run: all rows, cached epochs off the UFS, MUST_CACHE kept out of th
   mkdirSync(scratch);
   const json = join(env.dir, 'results.json');
   const md = join(env.dir, 'results.md');
-  const r = await env.run(['bench', 'train-input', '--count', '60', '--size', '20KB', '--classes', '3', '--readers', '4', '--epochs', '2', '--slow-ufs', 'latency=20ms,bandwidth=100MB/s', '--json', json, '--markdown', md], { env: { TMPDIR: scratch } });
+  const r = await env.run(['bench', 'train-input', '--count', '60', '--size', '20KB', '--classes', '3', '--readers', '4', '--epochs', '2', '--warm-up', '24', '--slow-ufs', 'latency=20ms,bandwidth=100MB/s', '--json', json, '--markdown', md], { env: { TMPDIR: scratch } });
   assert.equal(r.code, 0, r.stderr);
   const res = JSON.parse(readFileSync(json, 'utf8')) as TrainInputResults;
 
   assert.equal(res.dataset.files, 60);
-  const modes = ['local disk', 'local disk, warm page cache', 'S3 SDK', 'Strata mount'];
+  const modes = ['local disk', 'local disk, warm page cache', 'S3 SDK', 'S3 SDK, 64 in flight', 'Strata mount'];
   assert.deepEqual(res.rows.map((x) => `${x.mode}/${x.epoch}`), [1, 2].flatMap((e) => modes.map((m) => `${m}/${e}`)));
   for (const row of res.rows) {
     for (const k of ['seconds', 'mbPerS', 'imagesPerS'] as const) assert.ok(row[k] > 0, `${row.mode} epoch ${row.epoch}: ${k} = ${row[k]}`);
   }
   const strata = (epoch: number) => res.rows.find((x) => x.mode === 'Strata mount' && x.epoch === epoch)!;
   assert.ok(strata(1).ufsRequests! >= 60, `the cold epoch made ${strata(1).ufsRequests} UFS requests for 60 files`);
-  assert.equal(strata(2).ufsRequests, 0, 'a cached epoch went to the UFS');
+  // No file data from the UFS in a cached epoch. (The mount may list a folder its lookups have
+  // not loaded yet, such as the dataset's parent that holds the warm-up set too: a few hundred bytes.)
+  assert.ok(strata(2).ufsBytes! < 20 * 1024, `a cached epoch read ${strata(2).ufsBytes} bytes from the UFS in ${strata(2).ufsRequests} requests`);
   const cpu = strata(1).daemonCpuSeconds!;
   assert.ok(cpu.masterWorker > 0 && cpu.fuse > 0, `Strata's CPU during the cold epoch: ${JSON.stringify(cpu)}`);
-  for (const row of res.rows.filter((x) => x.mode === 'S3 SDK')) assert.ok(row.ufsRequests! >= 60);
+  // The warm-up's files are read before the epochs and are not counted in them.
+  assert.equal(res.options.warmUp, 24);
+  assert.match(r.stderr, /warm-up: 24 other files read once through every mode/);
+  for (const row of res.rows.filter((x) => x.mode.startsWith('S3 SDK'))) assert.equal(row.ufsRequests, 60, `${row.mode} epoch ${row.epoch}`);
   // Over a 20 ms round trip, 4 readers can fetch at most 200 files/s: the proxy's latency was
   // paid. (Not a bound for Strata: its folder prefetch has many more requests in flight.)
   for (const row of res.rows.filter((x) => x.mode === 'S3 SDK')) assert.ok(row.imagesPerS < 4 / 0.02, `SDK epoch at ${row.imagesPerS} images/s: the proxy's latency was not paid`);
@@ -92,6 +97,7 @@ test('bad flags are refused, naming the flag, before anything starts', async () 
     [['--readers', '0'], '--readers'],
     [['--size', 'big'], '--size'],
     [['--epochs', 'two'], '--epochs'],
+    [['--warm-up', 'some'], '--warm-up'],
     [['--json', join(env.dir, 'no-such-folder', 'r.json')], '--json'],
   ] as const) {
     const r = await env.run(['bench', 'train-input', ...args]);

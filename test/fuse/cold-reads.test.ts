@@ -39,6 +39,11 @@ before(async () => {
     objects.set(`ds/f${i}`, data);
     await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `ds/f${i}`, Body: data }));
   }
+  for (const name of ['tree/a/f0', 'tree/a/f1', 'tree/a/f2', 'tree/a/f3', 'tree/a/f4', 'tree/b/f0', 'tree/b/f1', 'tree/b/f2', 'other/c/f0', 'other/c/f1', 'other/c/f2']) {
+    const data = randomBytes(50_000);
+    objects.set(name, data);
+    await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: name, Body: data }));
+  }
   // About a second per big file: a reader of the mount outruns the fill.
   proxy = await startThrottleProxy({ host: '127.0.0.1', port: s3.port }, parseSlowUfs('latency=1ms,bandwidth=12MB/s'));
   f = await FuseEnv.create({ props: { 'strata.user.block.size.bytes.default': '4MB' }, mountArgs: ['-o', 'no_passthrough'] });
@@ -146,4 +151,28 @@ test('a folder read cold file after file has its other files loaded ahead of the
     sums.stdout.trim().split('\n').map((l) => l.split(' ')[0]),
     [4, 5, 6, 7].map((i) => md5(objects.get(`ds/f${i}`)!)),
   );
+});
+
+test('once a folder is prefetched, one cold open in a sibling folder prefetches it too; elsewhere it takes four', async () => {
+  // What the master knows (fs ls), not the mount's cached metadata.
+  const cachedPercent = async (names: string[]) => {
+    const out: string[] = [];
+    for (const n of names) {
+      const r = await f!.env.run(['fs', 'ls', `/s3/${n}`]);
+      assert.equal(r.code, 0, r.stderr);
+      out.push(/\s(\d+)%\s/.exec(r.stdout)?.[1] ?? r.stdout);
+    }
+    return out;
+  };
+  const r = await sh(`for i in 0 1 2 3; do cat ${f!.path('s3/tree/a')}/f$i > /dev/null; done; cat ${f!.path('s3/tree/b/f0')} ${f!.path('s3/other/c/f0')} > /dev/null`);
+  assert.equal(r.code, 0, r.stderr);
+  const deadline = Date.now() + 15_000;
+  while ((await cachedPercent(['tree/a/f4', 'tree/b/f1', 'tree/b/f2'])).some((p) => p !== '100')) {
+    assert.ok(Date.now() < deadline, `a folder read cold was not loaded (tree/a/f4, tree/b/f1, tree/b/f2): ${(await cachedPercent(['tree/a/f4', 'tree/b/f1', 'tree/b/f2'])).join(' ')}`);
+    await new Promise((res) => setTimeout(res, 300));
+  }
+  // other/c is no sibling of tree/a: one cold open there starts nothing.
+  assert.deepEqual(await cachedPercent(['other/c/f1', 'other/c/f2']), ['0', '0']);
+  const sums = await sh(`md5sum ${['tree/b/f1', 'tree/b/f2'].map((n) => f!.path(`s3/${n}`)).join(' ')}`);
+  assert.deepEqual(sums.stdout.trim().split('\n').map((l) => l.split(' ')[0]), ['tree/b/f1', 'tree/b/f2'].map((n) => md5(objects.get(n)!)));
 });

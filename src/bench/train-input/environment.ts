@@ -1,6 +1,6 @@
 /**
  * Everything one run reads from, started for the run and removed after it, in this order:
- * an s3rver on 127.0.0.1 (random port, temporary folder) holding the dataset, the throttling
+ * an s3rver on 127.0.0.1 (random port, temporary folder) holding the dataset (and a warm-up set), the throttling
  * proxy in front of it when asked (a process of its own), a copy of the same dataset on local disk, and a Strata cluster
  * (`strata local start`, own work dir, ports and MEM tier) with the bucket prefix mounted at
  * /training-data through the proxy and that folder mounted with FUSE. The FUSE daemon writes
@@ -22,11 +22,15 @@ export const BUCKET = 'strata-bench';
 /** Keys are imagefolder/train/class-NN/NNNNN.png. */
 export const PREFIX = 'imagefolder';
 export const STRATA_DIR = '/training-data';
+/** The warm-up set's folder, beside the dataset's train/. */
+const WARM_UP_DIR = 'warmup';
 
 export interface TrainInputEnvironment {
   /** The dataset's files, relative to its root (train/class-NN/NNNNN.png). */
   files: string[];
   bytes: number;
+  /** The warm-up set's files, beside the dataset's (warmup/train/class-NN/NNNNN.png). */
+  warmUpFiles: string[];
   localDisk: FolderLocation;
   /** The bucket read with the plain SDK, through the proxy when there is one. */
   sdk: DatasetLocation;
@@ -84,10 +88,18 @@ export async function startEnvironment(opts: TrainInputOptions, hooks: RunHooks)
     const spec = { format: 'imagefolder', count: opts.count, imageBytes: opts.imageBytes, classes: opts.classes, seed: opts.seed } as const;
     const { files, bytes } = await generateDataset(spec, teeSink(localSink(localRoot), bucketSink), () => hooks.datasetProgress?.());
     log(`dataset: ${files.length} files, ${(bytes / 1e6).toFixed(1)} MB, in s3://${BUCKET}/${PREFIX} and ${localRoot} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    let warmUpFiles: string[] = [];
+    let warmUpBytes = 0;
+    if (opts.warmUp > 0) {
+      const warmSink = s3Sink({ bucket: BUCKET, prefix: `${PREFIX}/${WARM_UP_DIR}`, endpoint: s3.endpoint, accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_KEY, pathStyle: true });
+      const warm = await generateDataset({ ...spec, count: opts.warmUp, seed: opts.seed + 1 }, teeSink(localSink(join(localRoot, WARM_UP_DIR)), warmSink));
+      warmUpFiles = warm.files.map((f) => `${WARM_UP_DIR}/${f}`);
+      warmUpBytes = warm.bytes;
+    }
 
     const cluster = await CliEnv.create({
       // Room for the dataset and the intermediate files, so nothing is evicted between epochs.
-      'strata.worker.tieredstore.level0.dirs.quota': `${Math.ceil((bytes * 1.5) / 2 ** 20) + 256}MB`,
+      'strata.worker.tieredstore.level0.dirs.quota': `${Math.ceil(((bytes + warmUpBytes) * 1.5) / 2 ** 20) + 256}MB`,
       'strata.user.rpc.timeout': '30s',
       ...opts.clusterConf,
     });
@@ -109,6 +121,7 @@ export async function startEnvironment(opts: TrainInputOptions, hooks: RunHooks)
     return {
       files,
       bytes,
+      warmUpFiles,
       localDisk: { kind: 'folder', root: localRoot },
       sdk: { kind: 's3', endpoint: ufsEndpoint, bucket: BUCKET, prefix: PREFIX },
       mount: { kind: 'folder', root: mountPoint },

@@ -10,6 +10,12 @@ export interface TrainInputOptions {
   /** Parallel readers (DataLoader num_workers, tf.data num_parallel_calls). */
   readers: number;
   epochs: number;
+  /**
+   * Files of another folder read once through every mode before epoch 1, untimed: a cluster that
+   * has served jobs has its code compiled (JIT) and warm, as a freshly started one has not. 0
+   * measures a fresh cluster.
+   */
+  warmUp: number;
   /** Decode each image (PNG) after reading it, as the input pipeline would. */
   decode: boolean;
   /** A throttling proxy in front of the S3 server, for the mount and the SDK alike. */
@@ -28,5 +34,6 @@ export const DEFAULTS = {
   classes: 10,
   readers: 8,
   epochs: 3,
+  warmUp: 2000,
   seed: 1,
 } as const;

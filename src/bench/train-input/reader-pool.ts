@@ -17,8 +17,8 @@ export interface EpochTotals {
 export class ReaderPool {
   private constructor(private readonly threads: Worker[]) {}
 
-  static async start(location: DatasetLocation, files: string[], readers: number, decode: boolean): Promise<ReaderPool> {
-    const workerData: ReaderThreadData = { location, files, decode };
+  static async start(location: DatasetLocation, files: string[], readers: number, decode: boolean, inFlight = 1): Promise<ReaderPool> {
+    const workerData: ReaderThreadData = { location, files, decode, inFlight };
     const threads: Worker[] = [];
     const pool = new ReaderPool(threads);
     try {

@@ -1,7 +1,9 @@
 /**
  * One reader of a training input pipeline, in its own thread: a DataLoader worker or a tf.data
  * map call. Per epoch it takes the next index of the shared shuffled order until none is left,
- * reads that whole file and, when asked, decodes it; then it reports what it read.
+ * reads that whole file and, when asked, decodes it; then it reports what it read. With
+ * `inFlight` above 1 it keeps that many reads going at once (an asynchronous loader, or the most
+ * a UFS gives when asked for many objects at once).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openReader, type DatasetLocation } from './dataset-location.js';
@@ -10,6 +12,7 @@ export interface ReaderThreadData {
   location: DatasetLocation;
   files: string[];
   decode: boolean;
+  inFlight: number;
 }
 
 export type ToReader = { type: 'epoch'; order: Int32Array; next: Int32Array };
@@ -24,7 +27,7 @@ async function epoch(order: Int32Array, next: Int32Array, read: (rel: string) =>
   let files = 0;
   let pixels = 0;
   let rel = '';
-  try {
+  const loop = async (): Promise<void> => {
     for (let i = Atomics.add(next, 0, 1); i < order.length; i = Atomics.add(next, 0, 1)) {
       rel = data.files[order[i]!]!;
       const buf = await read(rel);
@@ -32,6 +35,9 @@ async function epoch(order: Int32Array, next: Int32Array, read: (rel: string) =>
       files++;
       if (decode) pixels += decode(buf);
     }
+  };
+  try {
+    await Promise.all(Array.from({ length: data.inFlight }, loop));
     post({ type: 'done', bytes, files, pixels });
   } catch (err) {
     post({ type: 'error', message: `${rel}: ${(err as Error).message}` });

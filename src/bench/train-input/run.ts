@@ -3,7 +3,8 @@
  * through the mount (timed on its own: a DataLoader's ImageFolder walks the tree before training),
  * each epoch reads every file once in that epoch's shuffled order, by P reader threads, from:
  * local disk (page cache dropped when root may), local disk again with the page cache warm, the
- * bucket with the plain SDK, and the Strata mount (epoch 1 cold, later epochs cached). Modes run
+ * bucket with the plain SDK (one request per reader in flight, then 64 in flight: what the UFS
+ * gives here at most), and the Strata mount (epoch 1 cold, later epochs cached). Modes run
  * side by side, epoch by epoch, so that the machine's drift hits them all alike.
  */
 import { cpus, release } from 'node:os';
@@ -60,6 +61,9 @@ async function compareSample(env: TrainInputEnvironment): Promise<void> {
   }
 }
 
+/** Requests in flight for the SDK row that shows what the UFS gives when asked for many objects at once. */
+const UFS_IN_FLIGHT = 64;
+
 export interface RunHooks {
   log(line: string): void;
   /** Called once per image generated. */
@@ -73,16 +77,26 @@ export async function runTrainInput(opts: TrainInputOptions, hooks: RunHooks): P
   try {
     const listing = await listThroughMount(env);
     log(`listed ${listing.files} files through the mount in ${listing.seconds.toFixed(2)} s`);
-    const start = async (loc: DatasetLocation) => {
-      const pool = await ReaderPool.start(loc, env.files, opts.readers, opts.decode);
+    // Pools know the warm-up files too, after the dataset's: epochs give the dataset's indexes.
+    const allFiles = [...env.files, ...env.warmUpFiles];
+    const start = async (loc: DatasetLocation, inFlight = 1) => {
+      const pool = await ReaderPool.start(loc, allFiles, opts.readers, opts.decode, inFlight);
       pools.push(pool);
       return pool;
     };
     const local = await start(env.localDisk);
     const sdk = await start(env.sdk);
+    const sdkMany = await start(env.sdk, Math.ceil(UFS_IN_FLIGHT / opts.readers));
     const strata = await start(env.mount);
     const dropping = canDropPageCache();
     if (!dropping) log('not root: the page cache cannot be dropped, so "local disk" epochs may read memory');
+
+    if (env.warmUpFiles.length > 0) {
+      const order = epochOrder(env.warmUpFiles.length, opts.seed + 1, 1).map((i) => env.files.length + i);
+      const t0 = performance.now();
+      for (const pool of [local, sdk, sdkMany, strata]) await pool.epoch(order);
+      log(`warm-up: ${env.warmUpFiles.length} other files read once through every mode, cold through the mount (${((performance.now() - t0) / 1000).toFixed(1)} s, not in the table)`);
+    }
 
     const rows: EpochRow[] = [];
     const timed = async (mode: string, epoch: number, source: string, pool: ReaderPool, order: number[], dropFirst: boolean) => {
@@ -118,6 +132,7 @@ export async function runTrainInput(opts: TrainInputOptions, hooks: RunHooks): P
       await timed(MODES.localDisk, epoch, dropping ? 'disk' : 'disk or page cache', local, order, true);
       await timed(MODES.localWarm, epoch, 'page cache', local, order, false);
       await timed(MODES.sdk, epoch, 'UFS', sdk, order, true);
+      await timed(MODES.sdkMany, epoch, 'UFS', sdkMany, order, true);
       await timed(MODES.strata, epoch, epoch === 1 ? 'UFS (cold)' : 'Strata cache', strata, order, true);
     }
     await compareSample(env);
@@ -129,7 +144,7 @@ export async function runTrainInput(opts: TrainInputOptions, hooks: RunHooks): P
     return {
       date: new Date().toISOString(),
       host: { cpus: cpus().length, kernel: release(), node: process.version },
-      options: { count: opts.count, imageBytes: opts.imageBytes, classes: opts.classes, readers: opts.readers, epochs: opts.epochs, decode: opts.decode, seed: opts.seed, clusterConf: opts.clusterConf },
+      options: { count: opts.count, imageBytes: opts.imageBytes, classes: opts.classes, readers: opts.readers, epochs: opts.epochs, warmUp: opts.warmUp, decode: opts.decode, seed: opts.seed, clusterConf: opts.clusterConf },
       dataset: { format: 'imagefolder', files: env.files.length, bytes: env.bytes, meanFileBytes },
       pageCache: dropping ? 'dropped before each epoch but the warm one' : 'not dropped (needs root)',
       slowUfs,

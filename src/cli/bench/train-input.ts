@@ -29,6 +29,7 @@ interface TrainInputFlags {
   classes: string;
   readers: string;
   epochs: string;
+  warmUp: string;
   decode?: boolean;
   slowUfs?: string;
   seed: string;
@@ -56,6 +57,7 @@ function optionsFrom(o: TrainInputFlags, confArgs: readonly string[]): TrainInpu
     classes: parseWholeNumber(o.classes, '--classes', 1),
     readers,
     epochs: parseWholeNumber(o.epochs, '--epochs', 1),
+    warmUp: parseWholeNumber(o.warmUp, '--warm-up'),
     decode: !!o.decode,
     slowUfs: o.slowUfs === undefined ? undefined : parseSlowUfs(o.slowUfs),
     seed: parseWholeNumber(o.seed, '--seed'),
@@ -92,6 +94,7 @@ export function registerTrainInputCommand(bench: Command, ctx: () => CliContext)
     .option('--classes <k>', 'classes (folders) of the dataset', String(DEFAULTS.classes))
     .option('--readers <p>', 'parallel readers (DataLoader num_workers)', String(DEFAULTS.readers))
     .option('--epochs <n>', 'epochs per mode: epoch 1 is the cold one through the mount', String(DEFAULTS.epochs))
+    .option('--warm-up <n>', 'files of another folder read once through every mode before epoch 1, untimed, as a cluster that has served jobs is warm; 0 measures a freshly started cluster', String(DEFAULTS.warmUp))
     .option('--decode', 'decode each image (PNG) after reading it')
     .option('--slow-ufs <spec>', 'a throttling proxy in front of the S3 server, e.g. latency=20ms,bandwidth=100MB/s')
     .option('--seed <s>', 'seed of the dataset and of the shuffles', String(DEFAULTS.seed))

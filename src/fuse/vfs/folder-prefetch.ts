@@ -5,6 +5,12 @@
  * files of one folder have been opened cold within a short time, the mount has the workers load
  * the folder's other files in the background, many at once (the workers never evict for it);
  * readers then find their files cached, or join fills already running.
+ *
+ * Datasets are often trees of folders read at once (ImageFolder: train/<class>/<image>, one
+ * folder per class, a shuffle over all of them): each folder would need its own few cold opens,
+ * and with a thousand classes the first epoch would be half over before the last one starts.
+ * So once a folder is prefetched, the first cold open in a sibling folder (same parent) starts
+ * that folder's prefetch at once.
  */
 import type { FileSystem } from '../../client/file-system.js';
 import type { Logger } from '../../common/logging.js';
@@ -32,6 +38,8 @@ const MAX_FOLDER_ENTRIES = 100_000;
 export class FolderPrefetch {
   private readonly coldOpens = new Map<string, { firstMs: number; files: Set<number> }>();
   private readonly prefetchedAt = new Map<string, number>();
+  /** Parents of folders prefetched lately, when: their other children start on one cold open. */
+  private readonly datasetParents = new Map<string, number>();
 
   constructor(
     private readonly fs: FileSystem,
@@ -53,10 +61,18 @@ export class FolderPrefetch {
       forgetOldest(this.coldOpens);
     }
     seen.files.add(info.fileId);
-    if (seen.files.size < this.opts.trigger) return;
+    const parent = parentPath(folder);
+    const siblingStarted = this.datasetParents.get(parent);
+    const sibling = siblingStarted !== undefined && now - siblingStarted < AGAIN_MS;
+    if (seen.files.size < this.opts.trigger && !sibling) return;
     this.coldOpens.delete(folder);
     this.prefetchedAt.set(folder, now);
     forgetOldest(this.prefetchedAt);
+    if (folder !== '/') {
+      this.datasetParents.delete(parent);
+      this.datasetParents.set(parent, now);
+      forgetOldest(this.datasetParents);
+    }
     this.prefetch(folder).catch((err: unknown) => this.logger.warn({ folder, err: (err as Error).message }, 'folder prefetch failed'));
   }
 
