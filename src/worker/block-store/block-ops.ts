@@ -45,7 +45,7 @@ export async function moveBlock(state: StoreState, rec: BlockRecord, dest: TierD
   const from = rec.dir;
   const offset = offsetOf(rec);
   try {
-    const fh = await openForWrite(dest.cacheFile(rec.fileId));
+    const fh = await openForWrite(dest.cacheFile(rec.fileId), dest.memoryBacked);
     try {
       await copyRange(from.cacheFile(rec.fileId), fh, offset, rec.length);
     } finally {

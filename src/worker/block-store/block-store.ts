@@ -105,7 +105,7 @@ export class BlockStore implements WriterOwner {
         }
         const block: PendingBlock = { blockId, fileId: p.fileId, index: p.index, blockSize: p.blockSize, length: p.length, dir };
         try {
-          return new CacheBlockWriter(block, await openForWrite(dir.cacheFile(p.fileId)), this);
+          return new CacheBlockWriter(block, await openForWrite(dir.cacheFile(p.fileId), dir.memoryBacked), this);
         } catch (err) {
           if (dir.unreserve(p.fileId, p.length) === 0) await removeFile(dir.cacheFile(p.fileId));
           throw err;

@@ -3,9 +3,8 @@
  * reserved, and nothing is visible until commit() has synced the bytes and the store has
  * written the block's index row.
  */
-import type { FileHandle } from 'node:fs/promises';
 import { StrataError } from '../../common/errors.js';
-import { writeAllAt } from './cache-file.js';
+import { writeAllAt, type WritableCacheFile } from './cache-file.js';
 import type { TierDir } from './tiers.js';
 import type { BlockMeta, BlockWriter } from './types.js';
 
@@ -34,7 +33,7 @@ export class CacheBlockWriter implements BlockWriter {
 
   constructor(
     private readonly block: PendingBlock,
-    private readonly fh: FileHandle,
+    private readonly fh: WritableCacheFile,
     private readonly owner: WriterOwner,
   ) {
     this.cacheFile = block.dir.cacheFile(block.fileId);
