@@ -9,8 +9,8 @@
  * Datasets are often trees of folders read at once (ImageFolder: train/<class>/<image>, one
  * folder per class, a shuffle over all of them): each folder would need its own few cold opens,
  * and with a thousand classes the first epoch would be half over before the last one starts.
- * So once a folder is prefetched, the first cold open in a sibling folder (same parent) starts
- * that folder's prefetch at once.
+ * So once a folder is prefetched, so are its sibling folders (same parent) read cold lately, and
+ * the first cold open in any other sibling starts that one's at once.
  */
 import type { FileSystem } from '../../client/file-system.js';
 import type { Logger } from '../../common/logging.js';
@@ -47,8 +47,11 @@ export class FolderPrefetch {
     private readonly logger: Logger,
   ) {}
 
-  /** A file at Strata path `path` was opened and is not cached whole. */
-  coldOpen(path: string, info: FileInfo): void {
+  /**
+   * A file at Strata path `path` was opened and is not cached whole. `folderEntries`: how many
+   * entries its folder has, when the mount knows (else the prefetch asks the master).
+   */
+  coldOpen(path: string, info: FileInfo, folderEntries?: number): void {
     if (this.opts.trigger <= 0 || info.persistenceState !== 'PERSISTED' || info.length > this.opts.maxFileBytes) return;
     const folder = parentPath(path);
     const now = Date.now();
@@ -65,19 +68,26 @@ export class FolderPrefetch {
     const siblingStarted = this.datasetParents.get(parent);
     const sibling = siblingStarted !== undefined && now - siblingStarted < AGAIN_MS;
     if (seen.files.size < this.opts.trigger && !sibling) return;
+    this.start(folder, now, folderEntries);
+    if (folder === '/') return;
+    this.datasetParents.delete(parent);
+    this.datasetParents.set(parent, now);
+    forgetOldest(this.datasetParents);
+    // Siblings already read cold in this window start now, not at their next cold open.
+    for (const [other, o] of [...this.coldOpens]) {
+      if (parentPath(other) === parent && now - o.firstMs <= WINDOW_MS) this.start(other, now);
+    }
+  }
+
+  private start(folder: string, now: number, entries?: number): void {
     this.coldOpens.delete(folder);
     this.prefetchedAt.set(folder, now);
     forgetOldest(this.prefetchedAt);
-    if (folder !== '/') {
-      this.datasetParents.delete(parent);
-      this.datasetParents.set(parent, now);
-      forgetOldest(this.datasetParents);
-    }
-    this.prefetch(folder).catch((err: unknown) => this.logger.warn({ folder, err: (err as Error).message }, 'folder prefetch failed'));
+    this.prefetch(folder, entries).catch((err: unknown) => this.logger.warn({ folder, err: (err as Error).message }, 'folder prefetch failed'));
   }
 
-  private async prefetch(folder: string): Promise<void> {
-    const size = (await this.fs.getStatus(folder)).children;
+  private async prefetch(folder: string, entries?: number): Promise<void> {
+    const size = entries ?? (await this.fs.getStatus(folder)).children;
     if (size > MAX_FOLDER_ENTRIES) {
       this.logger.info({ folder, entries: size }, `folder read cold is not prefetched: over ${MAX_FOLDER_ENTRIES} entries`);
       return;

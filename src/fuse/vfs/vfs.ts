@@ -294,7 +294,9 @@ export class Vfs {
 
   /** A file opened afresh (not a warm handle's new open). */
   private opened(path: string, h: ReadHandle): VfsHandle {
-    if (!h.wholeFile && h.info.inAlluxioPercentage < 100 && this.opts.readType !== 'NO_CACHE') this.prefetch.coldOpen(this.strataPath(path), h.info);
+    if (!h.wholeFile && h.info.inAlluxioPercentage < 100 && this.opts.readType !== 'NO_CACHE') {
+      this.prefetch.coldOpen(this.strataPath(path), h.info, this.cache.get(parentPath(path))?.children);
+    }
     return { kind: 'read', read: this.warm.adopt(h) };
   }
 
