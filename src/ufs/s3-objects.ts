@@ -139,10 +139,17 @@ export class S3Objects {
     }
   }
 
-  async listPage(bucket: string, prefix: string, opts: { delimiter?: string; token?: string; maxKeys?: number } = {}): Promise<ListPage> {
+  async listPage(bucket: string, prefix: string, opts: { delimiter?: string; token?: string; maxKeys?: number; startAfter?: string } = {}): Promise<ListPage> {
     try {
       const r = await this.client.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, Delimiter: opts.delimiter, ContinuationToken: opts.token, MaxKeys: opts.maxKeys }),
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix || undefined,
+          Delimiter: opts.delimiter,
+          ContinuationToken: opts.token,
+          MaxKeys: opts.maxKeys,
+          StartAfter: opts.startAfter,
+        }),
       );
       return {
         objects: (r.Contents ?? []).map((o) => ({ key: o.Key ?? '', size: o.Size ?? 0, etag: unquote(o.ETag), lastModifiedMs: o.LastModified?.getTime() ?? 0 })),

@@ -120,11 +120,50 @@ export class S3UnderFileSystem implements UnderFileSystem, MountCheck {
       }
       token = page.next;
     } while (token);
+    // Some S3-compatible servers (s3rver) make common prefixes only of keys one level down: a
+    // folder whose children are all folders lists empty. Its keys tell them then.
+    if (byName.size === 0 && !marker) marker = await this.childrenFromKeys(objects, bucket, prefix, byName);
     if (byName.size === 0 && !marker && key) {
       // No keys below: an empty listing only if this is no folder at all.
       return null;
     }
     return [...byName.values()];
+  }
+
+  /**
+   * The children of `prefix` found from its keys, without the delimiter: one request per child
+   * folder (the listing then skips past that folder's keys) plus the pages of its files. True
+   * when the folder's own marker object is among them.
+   */
+  private async childrenFromKeys(objects: S3Objects, bucket: string, prefix: string, into: Map<string, UfsStatus>): Promise<boolean> {
+    let marker = false;
+    let startAfter: string | undefined;
+    let token: string | undefined;
+    for (;;) {
+      const page = await objects.listPage(bucket, prefix, { token, startAfter });
+      let skipTo: string | undefined;
+      for (const o of page.objects) {
+        const rest = o.key.slice(prefix.length);
+        const slash = rest.indexOf('/');
+        if (!rest) marker = true;
+        else if (slash < 0) into.set(rest, this.fileStatus(rest, o));
+        else {
+          const name = rest.slice(0, slash);
+          if (name && !into.has(name)) into.set(name, this.folderStatus(name));
+          // Past every key of that folder: the highest code point after its slash.
+          skipTo = `${prefix}${name}/\u{10FFFF}`;
+          break;
+        }
+      }
+      if (skipTo) {
+        startAfter = skipTo;
+        token = undefined;
+      } else if (page.next) {
+        token = page.next;
+      } else {
+        return marker;
+      }
+    }
   }
 
   async mkdirs(uri: string): Promise<void> {

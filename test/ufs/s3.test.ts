@@ -174,6 +174,15 @@ describe('S3 specifics', () => {
     }
   });
 
+  test('a folder whose children are all folders lists them (s3rver leaves them out of a delimiter listing)', async () => {
+    const keys = ['nested/a/b/x', 'nested/a/b/y', 'nested/c/d/e/z', 'nested/c/d/e/w', 'nested/f/g/h/i/j'];
+    for (const Key of keys) await server.client.send(new PutObjectCommand({ Bucket: 'specific', Key, Body: 'n' }));
+    const list = (await ufs.listStatus('s3://specific/nested'))!;
+    assert.deepEqual(list.map((e) => [e.name, e.folder]).sort(), [['a', true], ['c', true], ['f', true]]);
+    assert.deepEqual((await ufs.listStatus('s3://specific/nested/c'))!.map((e) => [e.name, e.folder]), [['d', true]]);
+    assert.equal(await ufs.listStatus('s3://specific/nested/none'), null);
+  });
+
   test('reads of keys with spaces, reserved and non-ASCII characters get their bytes; a missing key is NOT_FOUND', async () => {
     const keys = ['odd/a b+c&d=e.bin', "odd/!'()*,;@$.bin", 'odd/percent %25 sign.bin', 'odd/ünïcødé/日本.bin', 'odd/tilde~dash-under_score.bin'];
     for (const [i, Key] of keys.entries()) await server.client.send(new PutObjectCommand({ Bucket: 'specific', Key, Body: `content ${i} of ${Key}` }));

@@ -37,10 +37,12 @@ async function walk(root: string, sub: string): Promise<string[]> {
   return out;
 }
 
-/** Lists the dataset through the mount, from its top folders, and checks it is all there. */
+/** Lists the dataset through the mount, from the mount's root down, and checks it is all there. */
 async function listThroughMount(env: TrainInputEnvironment): Promise<{ seconds: number; files: number }> {
   const tops = [...new Set(env.files.map((f) => f.split('/')[0]!))];
   const t0 = performance.now();
+  const root = new Set(await readdir(env.mount.root));
+  for (const t of tops) if (!root.has(t)) throw new Error(`the mount's root does not list ${t}`);
   const listed = (await Promise.all(tops.map((t) => walk(env.mount.root, t)))).flat();
   const seconds = (performance.now() - t0) / 1000;
   const want = new Set(env.files);
