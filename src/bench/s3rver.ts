@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { Agent as HttpAgent } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -61,7 +62,8 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
 }
 
 /** A plain SDK client for an s3rver (or a proxy in front of one) at `endpoint`. */
-export function s3rverClient(endpoint: string): S3Client {
+/** An SDK client of the server; `maxSockets` above the SDK's 50 lets more requests be in flight at once. */
+export function s3rverClient(endpoint: string, maxSockets?: number): S3Client {
   return new S3Client({
     region: 'us-east-1',
     endpoint,
@@ -69,6 +71,7 @@ export function s3rverClient(endpoint: string): S3Client {
     credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_KEY },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    ...(maxSockets ? { requestHandler: { httpAgent: new HttpAgent({ keepAlive: true, maxSockets }) } } : {}),
   });
 }
 

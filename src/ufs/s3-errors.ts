@@ -24,7 +24,7 @@ const DOWN = new Set([
 ]);
 
 function codeOf(err: SdkErrorShape): ErrorCode {
-  const names = [err.name, err.code, err.Code, (err.cause as SdkErrorShape | undefined)?.code].filter((n): n is string => !!n);
+  const names = [err.name, err.code, err.Code, (err.cause as SdkErrorShape | undefined)?.code].filter((n): n is string => typeof n === 'string' && n !== '');
   const status = err.$metadata?.httpStatusCode;
   if (names.some((n) => DENIED.has(n)) || status === 403 || status === 401) return 'PERMISSION_DENIED';
   if (names.some((n) => MISSING.has(n)) || status === 404) return 'NOT_FOUND';

@@ -25,6 +25,14 @@ const MAX_DELAY_MS = 20_000;
 /** The most of an error answer read to find its S3 error code. */
 const ERROR_BODY_LIMIT = 4096;
 const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled']);
+/** Answers the SDK's standard mode tries again. */
+const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
+const TRANSIENT_CODES = new Set(['RequestTimeout', 'RequestTimeoutException', 'InternalError', 'PriorRequestNotComplete']);
+/** Failures before any answer that a new connection may not have. */
+const CONNECTION_ERRORS = new Set([
+  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+]);
 
 /** What an S3 error looks like to s3-errors.ts (the shape the SDK throws). */
 export interface S3ErrorShape {
@@ -32,6 +40,12 @@ export interface S3ErrorShape {
   message: string;
   $metadata: { httpStatusCode?: number; attempts: number };
   cause?: unknown;
+}
+
+export interface BucketEndpoint {
+  url: URL;
+  signingRegion: string;
+  signingService: string;
 }
 
 export interface GetAnswer {
@@ -74,8 +88,8 @@ function header(headers: Dispatcher.ResponseData['headers'], name: string): stri
 
 function retryable(err: S3ErrorShape): boolean {
   const status = err.$metadata.httpStatusCode;
-  if (status === undefined) return err.name !== 'AbortError';
-  return status >= 500 || status === 429 || THROTTLING.has(err.name);
+  if (status === undefined) return CONNECTION_ERRORS.has(err.name);
+  return TRANSIENT_STATUS.has(status) || status === 429 || THROTTLING.has(err.name) || TRANSIENT_CODES.has(err.name);
 }
 
 async function errorOf(res: Dispatcher.ResponseData, attempts: number): Promise<S3ErrorShape> {
@@ -104,7 +118,7 @@ function networkError(err: unknown, attempts: number): S3ErrorShape {
 export class S3Gets {
   private readonly agent: Agent;
   private readonly signer: SignatureV4;
-  private readonly bucketUrls = new Map<string, URL>();
+  private readonly buckets = new Map<string, BucketEndpoint | null>();
   private regionLoading?: Promise<string>;
 
   constructor(
@@ -134,31 +148,37 @@ export class S3Gets {
     return this.regionLoading;
   }
 
-  /** The bucket's base URL by the SDK's endpoint rules ("http://host:port/bucket" or "https://bucket.s3.region.amazonaws.com/"). */
-  private async bucketUrl(bucket: string): Promise<URL> {
-    let url = this.bucketUrls.get(bucket);
-    if (!url) {
-      const endpoint = this.client.config.endpointProvider({
+  /**
+   * Where and how to sign for a bucket, by the SDK's endpoint rules ("http://host:port/bucket" or
+   * "https://bucket.s3.region.amazonaws.com/"); null when its scheme is not plain SigV4 (S3
+   * Express directory buckets, multi-region access points): the SDK serves those.
+   */
+  async endpoint(bucket: string): Promise<BucketEndpoint | null> {
+    let e = this.buckets.get(bucket);
+    if (e === undefined) {
+      const region = await this.region();
+      const resolved = this.client.config.endpointProvider({
         Bucket: bucket,
-        Region: await this.region(),
+        Region: region,
         ForcePathStyle: this.settings.forcePathStyle,
         Endpoint: this.settings.endpoint,
         UseFIPS: false,
         UseDualStack: false,
         Accelerate: false,
       });
-      url = endpoint.url;
-      this.bucketUrls.set(bucket, url);
+      const scheme = (resolved.properties?.authSchemes as Array<{ name?: string; signingRegion?: string; signingName?: string }> | undefined)?.[0];
+      e = scheme && scheme.name !== 'sigv4' ? null : { url: resolved.url, signingRegion: scheme?.signingRegion ?? region, signingService: scheme?.signingName ?? 's3' };
+      this.buckets.set(bucket, e);
     }
-    return url;
+    return e;
   }
 
   /**
    * GET bytes [offset, offset+length) of an object. Throws an S3ErrorShape (for s3Error) when
    * S3 refuses or stays unreachable after the retries.
    */
-  async get(bucket: string, key: string, offset: number, length: number, signal?: AbortSignal): Promise<GetAnswer> {
-    const base = await this.bucketUrl(bucket);
+  async get(endpoint: BucketEndpoint, key: string, offset: number, length: number, signal?: AbortSignal): Promise<GetAnswer> {
+    const base = endpoint.url;
     const path = `${base.pathname.replace(/\/$/, '')}/${encodeKey(key)}`;
     const range = `bytes=${offset}-${offset + length - 1}`;
     const attemptsAllowed = this.settings.maxRetries + 1;
@@ -173,6 +193,11 @@ export class S3Gets {
           path,
           query: {},
           headers: { host: base.host, range, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+        }, {
+          signingRegion: endpoint.signingRegion,
+          signingService: endpoint.signingService,
+          // The SDK's correction for a skewed clock, learnt from earlier answers.
+          signingDate: new Date(Date.now() + (this.client.config.systemClockOffset ?? 0)),
         });
         const res = await this.agent.request({ origin: base.origin, path, method: 'GET', headers: signed.headers, signal });
         if (res.statusCode < 300) {

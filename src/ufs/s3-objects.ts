@@ -19,6 +19,7 @@ import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectsCommand,
+  GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -27,7 +28,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { StrataError } from '../common/errors.js';
 import { isS3NotFound, s3Error } from './s3-errors.js';
-import { S3Gets } from './s3-get.js';
+import { S3Gets, type GetAnswer } from './s3-get.js';
 import type { S3Settings } from './s3-options.js';
 import { S3WriteStream } from './s3-write-stream.js';
 import type { UfsStatus } from './under-file-system.js';
@@ -171,10 +172,18 @@ export class S3Objects {
     } while (token);
   }
 
+  /** A ranged GET: around the SDK's middleware where the bucket signs with plain SigV4, else through the SDK. */
+  private async rangedGet(bucket: string, key: string, offset: number, length: number, signal?: AbortSignal): Promise<GetAnswer> {
+    const endpoint = await this.gets.endpoint(bucket);
+    if (endpoint) return this.gets.get(endpoint, key, offset, length, signal);
+    const r = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }), { abortSignal: signal });
+    return { body: r.Body as Readable, etag: unquote(r.ETag), contentRange: r.ContentRange, contentLength: r.ContentLength ?? -1 };
+  }
+
   /** A ranged GET streamed as it arrives. */
   async getStream(bucket: string, key: string, offset: number, length: number): Promise<Readable> {
     try {
-      const r = await this.gets.get(bucket, key, offset, length);
+      const r = await this.rangedGet(bucket, key, offset, length);
       const skip = offset - rangeStartOf(r.contentRange);
       if (skip === 0 && r.contentLength === length) return r.body;
       return Readable.from(exactly(r.body, skip, length));
@@ -186,7 +195,7 @@ export class S3Objects {
   /** A ranged GET as a stream cut to the range, with the ETag it is read at. */
   async getPart(bucket: string, key: string, offset: number, length: number, signal?: AbortSignal): Promise<{ body: AsyncIterable<Buffer>; etag: string }> {
     try {
-      const r = await this.gets.get(bucket, key, offset, length, signal);
+      const r = await this.rangedGet(bucket, key, offset, length, signal);
       return { body: exactly(r.body, offset - rangeStartOf(r.contentRange), length), etag: r.etag };
     } catch (err) {
       throw s3Error(err, 'GetObject', addressOf(bucket, key));

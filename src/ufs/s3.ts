@@ -139,8 +139,11 @@ export class S3UnderFileSystem implements UnderFileSystem, MountCheck {
     let marker = false;
     let startAfter: string | undefined;
     let token: string | undefined;
+    // Folders skipped once: keys of theirs that sort after the skip (S3 orders UTF-8 bytes,
+    // s3rver UTF-16 units) are read through, never skipped again, so the walk always advances.
+    const skipped = new Set<string>();
     for (;;) {
-      const page = await objects.listPage(bucket, prefix, { token, startAfter });
+      const page = await objects.listPage(bucket, prefix, token ? { token } : { startAfter });
       let skipTo: string | undefined;
       for (const o of page.objects) {
         const rest = o.key.slice(prefix.length);
@@ -149,8 +152,10 @@ export class S3UnderFileSystem implements UnderFileSystem, MountCheck {
         else if (slash < 0) into.set(rest, this.fileStatus(rest, o));
         else {
           const name = rest.slice(0, slash);
+          if (skipped.has(name)) continue;
+          skipped.add(name);
           if (name && !into.has(name)) into.set(name, this.folderStatus(name));
-          // Past every key of that folder: the highest code point after its slash.
+          // Past the folder's keys: the highest code point after its slash.
           skipTo = `${prefix}${name}/\u{10FFFF}`;
           break;
         }

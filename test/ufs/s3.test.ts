@@ -181,6 +181,9 @@ describe('S3 specifics', () => {
     assert.deepEqual(list.map((e) => [e.name, e.folder]).sort(), [['a', true], ['c', true], ['f', true]]);
     assert.deepEqual((await ufs.listStatus('s3://specific/nested/c'))!.map((e) => [e.name, e.folder]), [['d', true]]);
     assert.equal(await ufs.listStatus('s3://specific/nested/none'), null);
+    // Keys that sort after the skip past a folder (U+FF71 is above U+DBFF in s3rver's UTF-16 order).
+    for (const Key of ['weird/a/1', 'weird/a/\uFF71.png', 'weird/a/\uFFFD', 'weird/b/1']) await server.client.send(new PutObjectCommand({ Bucket: 'specific', Key, Body: 'w' }));
+    assert.deepEqual((await ufs.listStatus('s3://specific/weird'))!.map((e) => [e.name, e.folder]).sort(), [['a', true], ['b', true]]);
   });
 
   test('reads of keys with spaces, reserved and non-ASCII characters get their bytes; a missing key is NOT_FOUND', async () => {
@@ -208,6 +211,13 @@ describe('S3 specifics', () => {
       const before = proxy.gets;
       await assert.rejects(flaky.openRange('s3://specific/throttled.bin', 0, 14), (e: unknown) => StrataError.isCode(e, 'PERMISSION_DENIED'));
       assert.equal(proxy.gets - before, 1, 'a refusal is not retried');
+      // As the SDK's standard mode: a 400 RequestTimeout is tried again, a 501 is not.
+      proxy.failNext(['RequestTimeout', 400]);
+      assert.equal(await text(await flaky.openRange('s3://specific/throttled.bin', 0, 5)), 'worth');
+      const at501 = proxy.gets;
+      proxy.failNext(['NotImplemented', 501]);
+      await assert.rejects(flaky.openRange('s3://specific/throttled.bin', 0, 5));
+      assert.equal(proxy.gets - at501, 1, 'a 501 is not retried');
     } finally {
       await flaky.close();
       await proxy.close();

@@ -14,14 +14,15 @@ export interface FileReader {
   read(relPath: string): Promise<Buffer>;
 }
 
-export async function openReader(location: DatasetLocation): Promise<FileReader> {
+/** `inFlight`: reads one reader has going at once (an SDK client gets sockets for them all). */
+export async function openReader(location: DatasetLocation, inFlight = 1): Promise<FileReader> {
   if (location.kind === 'folder') {
     // A blocking read, as a DataLoader worker process or a tf.data thread does one: each reader
     // thread has one file in flight, and P threads have P.
     return { read: async (rel) => readFileSync(join(location.root, rel)) };
   }
   const [{ GetObjectCommand }, { s3rverClient }] = await Promise.all([import('@aws-sdk/client-s3'), import('../s3rver.js')]);
-  const client = s3rverClient(location.endpoint);
+  const client = s3rverClient(location.endpoint, inFlight);
   const keyOf = (rel: string) => (location.prefix ? `${location.prefix}/${rel}` : rel);
   return {
     async read(rel) {

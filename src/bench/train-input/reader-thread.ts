@@ -26,11 +26,15 @@ async function epoch(order: Int32Array, next: Int32Array, read: (rel: string) =>
   let bytes = 0;
   let files = 0;
   let pixels = 0;
-  let rel = '';
   const loop = async (): Promise<void> => {
     for (let i = Atomics.add(next, 0, 1); i < order.length; i = Atomics.add(next, 0, 1)) {
-      rel = data.files[order[i]!]!;
-      const buf = await read(rel);
+      const rel = data.files[order[i]!]!;
+      let buf: Buffer;
+      try {
+        buf = await read(rel);
+      } catch (err) {
+        throw new Error(`${rel}: ${(err as Error).message}`);
+      }
       bytes += buf.length;
       files++;
       if (decode) pixels += decode(buf);
@@ -40,12 +44,12 @@ async function epoch(order: Int32Array, next: Int32Array, read: (rel: string) =>
     await Promise.all(Array.from({ length: data.inFlight }, loop));
     post({ type: 'done', bytes, files, pixels });
   } catch (err) {
-    post({ type: 'error', message: `${rel}: ${(err as Error).message}` });
+    post({ type: 'error', message: (err as Error).message });
   }
 }
 
 try {
-  const reader = await openReader(data.location);
+  const reader = await openReader(data.location, data.inFlight);
   const decode = data.decode ? await loadDecoder() : undefined;
   // The pool ends the thread with terminate(), which closes its sockets too.
   port.on('message', (m: ToReader) => void epoch(m.order, m.next, (rel) => reader.read(rel), decode));

@@ -81,15 +81,15 @@ export async function runTrainInput(opts: TrainInputOptions, hooks: RunHooks): P
     log(`listed ${listing.files} files through the mount in ${listing.seconds.toFixed(2)} s`);
     // Pools know the warm-up files too, after the dataset's: epochs give the dataset's indexes.
     const allFiles = [...env.files, ...env.warmUpFiles];
-    const start = async (loc: DatasetLocation, inFlight = 1, threads = opts.readers) => {
-      const pool = await ReaderPool.start(loc, allFiles, threads, opts.decode, inFlight);
+    const start = async (loc: DatasetLocation, inFlight = 1, threads = opts.readers, decode = opts.decode) => {
+      const pool = await ReaderPool.start(loc, allFiles, threads, decode, inFlight);
       pools.push(pool);
       return pool;
     };
     const local = await start(env.localDisk);
     const sdk = await start(env.sdk);
     // One thread, one client: eight threads of eight each got a third less out of the same UFS.
-    const sdkMany = await start(env.sdk, UFS_IN_FLIGHT, 1);
+    const sdkMany = await start(env.sdk, UFS_IN_FLIGHT, 1, false);
     const strata = await start(env.mount);
     const dropping = canDropPageCache();
     if (!dropping) log('not root: the page cache cannot be dropped, so "local disk" epochs may read memory');

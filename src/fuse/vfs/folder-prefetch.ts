@@ -64,18 +64,19 @@ export class FolderPrefetch {
       forgetOldest(this.coldOpens);
     }
     seen.files.add(info.fileId);
-    const parent = parentPath(folder);
-    const siblingStarted = this.datasetParents.get(parent);
+    // The root has no siblings (it is its own parent).
+    const parent = folder === '/' ? undefined : parentPath(folder);
+    const siblingStarted = parent === undefined ? undefined : this.datasetParents.get(parent);
     const sibling = siblingStarted !== undefined && now - siblingStarted < AGAIN_MS;
     if (seen.files.size < this.opts.trigger && !sibling) return;
     this.start(folder, now, folderEntries);
-    if (folder === '/') return;
+    if (parent === undefined) return;
     this.datasetParents.delete(parent);
     this.datasetParents.set(parent, now);
     forgetOldest(this.datasetParents);
     // Siblings already read cold in this window start now, not at their next cold open.
     for (const [other, o] of [...this.coldOpens]) {
-      if (parentPath(other) === parent && now - o.firstMs <= WINDOW_MS) this.start(other, now);
+      if (other !== parent && other !== '/' && parentPath(other) === parent && now - o.firstMs <= WINDOW_MS) this.start(other, now);
     }
   }
 
@@ -87,7 +88,8 @@ export class FolderPrefetch {
   }
 
   private async prefetch(folder: string, entries?: number): Promise<void> {
-    const size = entries ?? (await this.fs.getStatus(folder)).children;
+    // A count of 0 may be a folder the mount has not counted: ask.
+    const size = entries || (await this.fs.getStatus(folder)).children;
     if (size > MAX_FOLDER_ENTRIES) {
       this.logger.info({ folder, entries: size }, `folder read cold is not prefetched: over ${MAX_FOLDER_ENTRIES} entries`);
       return;
