@@ -17,11 +17,16 @@ interface SdkErrorShape {
 
 const DENIED = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'Forbidden', 'ExpiredToken', 'InvalidToken', 'AllAccessDisabled', 'CredentialsProviderError']);
 const MISSING = new Set(['NoSuchBucket', 'NoSuchKey', 'NotFound', 'NoSuchUpload']);
-const DOWN = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
-  'TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'SlowDown', 'Throttling', 'ThrottlingException',
-  'ServiceUnavailable', 'InternalError',
+/** Failures before any answer, that a new connection may not have (retried). */
+export const S3_CONNECTION_ERRORS = new Set([
+  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
 ]);
+/** S3's "slow down" answers (retried). */
+export const S3_THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled']);
+/** Other answers that a later try may not get (retried). */
+export const S3_TRANSIENT = new Set(['RequestTimeout', 'RequestTimeoutException', 'InternalError', 'PriorRequestNotComplete']);
+const DOWN = new Set([...S3_CONNECTION_ERRORS, ...S3_THROTTLING, ...S3_TRANSIENT, 'ENOTFOUND', 'TimeoutError', 'ServiceUnavailable']);
 
 function codeOf(err: SdkErrorShape): ErrorCode {
   const names = [err.name, err.code, err.Code, (err.cause as SdkErrorShape | undefined)?.code].filter((n): n is string => typeof n === 'string' && n !== '');

@@ -18,21 +18,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Agent, type Dispatcher } from 'undici';
+import { S3_CONNECTION_ERRORS, S3_THROTTLING, S3_TRANSIENT } from './s3-errors.js';
 import type { S3Settings } from './s3-options.js';
 
 const BASE_DELAY_MS = 100;
 const MAX_DELAY_MS = 20_000;
 /** The most of an error answer read to find its S3 error code. */
 const ERROR_BODY_LIMIT = 4096;
-const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled']);
-/** Answers the SDK's standard mode tries again. */
+/** Answers the SDK's standard mode tries again, beside throttling. */
 const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
-const TRANSIENT_CODES = new Set(['RequestTimeout', 'RequestTimeoutException', 'InternalError', 'PriorRequestNotComplete']);
-/** Failures before any answer that a new connection may not have. */
-const CONNECTION_ERRORS = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
-]);
 
 /** What an S3 error looks like to s3-errors.ts (the shape the SDK throws). */
 export interface S3ErrorShape {
@@ -88,8 +82,8 @@ function header(headers: Dispatcher.ResponseData['headers'], name: string): stri
 
 function retryable(err: S3ErrorShape): boolean {
   const status = err.$metadata.httpStatusCode;
-  if (status === undefined) return CONNECTION_ERRORS.has(err.name);
-  return TRANSIENT_STATUS.has(status) || status === 429 || THROTTLING.has(err.name) || TRANSIENT_CODES.has(err.name);
+  if (status === undefined) return S3_CONNECTION_ERRORS.has(err.name);
+  return TRANSIENT_STATUS.has(status) || status === 429 || S3_THROTTLING.has(err.name) || S3_TRANSIENT.has(err.name);
 }
 
 async function errorOf(res: Dispatcher.ResponseData, attempts: number): Promise<S3ErrorShape> {

@@ -21,7 +21,7 @@ export interface UfsFixture {
   close(): Promise<void>;
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
+export async function readAll(stream: AsyncIterable<Buffer> | Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const c of stream as AsyncIterable<Buffer>) parts.push(c);
   return Buffer.concat(parts);

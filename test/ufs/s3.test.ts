@@ -17,7 +17,7 @@ import { createUfs } from '../../src/ufs/registry.js';
 import { freePort } from '../helpers/cli.js';
 import { S3RVER_KEY, startS3rver, type S3Server } from '../helpers/s3rver.js';
 import { S3WriteStream } from '../../src/ufs/s3-write-stream.js';
-import { ufsConformanceSuite } from './conformance.js';
+import { readAll, ufsConformanceSuite } from './conformance.js';
 
 const PART = 256 << 10;
 let server: S3Server;
@@ -225,11 +225,7 @@ describe('S3 specifics', () => {
   });
 });
 
-async function text(stream: AsyncIterable<Buffer>): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const chunk of stream) parts.push(chunk);
-  return Buffer.concat(parts).toString();
-}
+const text = async (stream: AsyncIterable<Buffer>): Promise<string> => (await readAll(stream)).toString();
 
 /** A proxy in front of the real server that answers the next GETs with S3 errors, then forwards again. */
 async function faultyProxy(target: number): Promise<{ port: number; gets: number; failNext(...faults: Array<[string, number]>): void; close(): Promise<void> }> {

@@ -83,16 +83,20 @@ export async function startEnvironment(opts: TrainInputOptions, hooks: RunHooks)
     const localRoot = mkdtempSync(join(opts.localParent, 'strata-train-input-'));
     undo.push(async () => rmSync(localRoot, { recursive: true, force: true }));
     const started = performance.now();
-    // Straight to the server, not through the proxy: the bucket is filled before the run.
-    const bucketSink = s3Sink({ bucket: BUCKET, prefix: PREFIX, endpoint: s3.endpoint, accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_KEY, pathStyle: true });
+    // The same bytes to local disk and to the bucket (straight to the server, not through the
+    // proxy: the bucket is filled before the run), under `sub` of both roots.
+    const bothUnder = (sub: string): DatasetSink =>
+      teeSink(
+        localSink(sub ? join(localRoot, sub) : localRoot),
+        s3Sink({ bucket: BUCKET, prefix: sub ? `${PREFIX}/${sub}` : PREFIX, endpoint: s3.endpoint, accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_KEY, pathStyle: true }),
+      );
     const spec = { format: 'imagefolder', count: opts.count, imageBytes: opts.imageBytes, classes: opts.classes, seed: opts.seed } as const;
-    const { files, bytes } = await generateDataset(spec, teeSink(localSink(localRoot), bucketSink), () => hooks.datasetProgress?.());
+    const { files, bytes } = await generateDataset(spec, bothUnder(''), () => hooks.datasetProgress?.());
     log(`dataset: ${files.length} files, ${(bytes / 1e6).toFixed(1)} MB, in s3://${BUCKET}/${PREFIX} and ${localRoot} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
     let warmUpFiles: string[] = [];
     let warmUpBytes = 0;
     if (opts.warmUp > 0) {
-      const warmSink = s3Sink({ bucket: BUCKET, prefix: `${PREFIX}/${WARM_UP_DIR}`, endpoint: s3.endpoint, accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_KEY, pathStyle: true });
-      const warm = await generateDataset({ ...spec, count: opts.warmUp, seed: opts.seed + 1 }, teeSink(localSink(join(localRoot, WARM_UP_DIR)), warmSink));
+      const warm = await generateDataset({ ...spec, count: opts.warmUp, seed: opts.seed + 1 }, bothUnder(WARM_UP_DIR));
       warmUpFiles = warm.files.map((f) => `${WARM_UP_DIR}/${f}`);
       warmUpBytes = warm.bytes;
     }
