@@ -577,6 +577,14 @@ static bool answer_release(reader_t *r, const char *buf, uint64_t unique) {
   return true;
 }
 
+// Strata keeps no security labels or ACLs: EOPNOTSUPP for those namespaces lets ls, cp and tar
+// remember that this file system has none (coreutils caches it per device) instead of asking for
+// every file; any other name outside Strata's simply has no value.
+static int xattr_foreign_errno(const char *name, size_t len) {
+  if ((len >= 9 && strncmp(name, "security.", 9) == 0) || (len >= 7 && strncmp(name, "system.", 7) == 0)) return EOPNOTSUPP;
+  return ENODATA;
+}
+
 // True when the request was answered here: a READ of a served handle, or a GETXATTR of a
 // name outside Strata's.
 static bool answer_in_native(reader_t *r, reply_io_t *io, const char *buf, ssize_t n) {
@@ -605,8 +613,9 @@ static bool answer_in_native(reader_t *r, reply_io_t *io, const char *buf, ssize
   const char *name = buf + FUSE_IN_HEADER_SIZE_ + 8;
   size_t max = (size_t)n - FUSE_IN_HEADER_SIZE_ - 8;
   size_t plen = strlen(r->xattr_prefix);
-  if (strnlen(name, max) >= plen && strncmp(name, r->xattr_prefix, plen) == 0) return false;
-  reply_error(r->fd, unique, ENODATA);
+  size_t len = strnlen(name, max);
+  if (len >= plen && strncmp(name, r->xattr_prefix, plen) == 0) return false;
+  reply_error(r->fd, unique, xattr_foreign_errno(name, len));
   return true;
 }
 

@@ -231,6 +231,8 @@ export class FuseOps {
         const size = b.u32();
         b.skip(4);
         const name = b.name();
+        // As the reader threads answer (native/fuse_dev.c) when they are told the prefix.
+        if (!name.startsWith(XATTR_PREFIX)) throw errno(/^(security|system)\./.test(name) ? 'EOPNOTSUPP' : 'ENODATA');
         const info = await this.vfs.stat(this.pathOf(h.nodeid));
         const value = this.xattr(info, name);
         if (value === undefined) throw errno('ENODATA');
@@ -261,7 +263,7 @@ export class FuseOps {
     const offered = flags | (flags2 << 32n);
     if (major !== FUSE_KERNEL_VERSION) throw new StrataError('FAILED_PRECONDITION', `FUSE protocol ${major}.${minor} is not supported`);
     let want =
-      InitFlag.ASYNC_READ | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES | InitFlag.DO_READDIRPLUS | InitFlag.READDIRPLUS_AUTO | InitFlag.PARALLEL_DIROPS | InitFlag.ATOMIC_O_TRUNC | InitFlag.DIRECT_IO_ALLOW_MMAP;
+      InitFlag.ASYNC_READ | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES | InitFlag.DO_READDIRPLUS | InitFlag.PARALLEL_DIROPS | InitFlag.ATOMIC_O_TRUNC | InitFlag.DIRECT_IO_ALLOW_MMAP;
     if (this.opts.kernelCache) want |= InitFlag.AUTO_INVAL_DATA;
     const canPassthrough = this.opts.passthrough && (offered & InitFlag.PASSTHROUGH) !== 0n && process.getuid?.() === 0;
     if (canPassthrough) want |= InitFlag.PASSTHROUGH;

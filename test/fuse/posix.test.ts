@@ -136,6 +136,19 @@ test('a file written through the mount has the persistence state of the write ty
   assert.match(x.stdout, /user\.strata\.persistence_state="PERSISTED"/);
   assert.match(x.stdout, /user\.strata\.cached_percent="100"/);
   assert.ok(x.stdout.includes(`user.strata.ufs_path="${join(f.env.ufsRoot, 'written.bin')}"`), x.stdout);
+  // No labels or ACLs here: those namespaces are unsupported (ls -l then stops asking for each
+  // file); another user name simply has no value.
+  const other = await python(`
+import os, errno
+p = ${JSON.stringify(f.path('written.bin'))}
+for name in ('security.selinux', 'system.posix_acl_access', 'user.other', 'user.strata.missing'):
+    try:
+        os.getxattr(p, name); print(name, 'found')
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])
+`);
+  assert.equal(other.code, 0, other.stderr);
+  assert.deepEqual(other.stdout.trim().split('\n'), ['security.selinux ENOTSUP', 'system.posix_acl_access ENOTSUP', 'user.other ENODATA', 'user.strata.missing ENODATA']);
 });
 
 test('errors map to errno: ENOENT, EEXIST, ENOTEMPTY, EISDIR', async () => {
