@@ -206,6 +206,11 @@ export class FileSystem {
     return queued;
   }
 
+  /** Blocks a worker's prefetches loaded since cursor `after`, and the cursor to ask with next. */
+  prefetchLoaded(address: WorkerAddress, after: number): Promise<{ next: number; blockIds: number[] }> {
+    return this.workers.of(address).call('GET', '/api/v1/prefetch/loaded', { query: { after } });
+  }
+
   async listWorkers(): Promise<WorkerInfo[]> {
     return this.master.call('GET', '/api/v1/workers');
   }

@@ -25,6 +25,10 @@ const BASE_DELAY_MS = 100;
 const MAX_DELAY_MS = 20_000;
 /** The most of an error answer read to find its S3 error code. */
 const ERROR_BODY_LIMIT = 4096;
+/** Credentials that expire are fetched again this long before (the SDK's own margin). */
+const CREDENTIALS_REFRESH_MS = 5 * 60_000;
+
+type AwsCredentialIdentity = Awaited<ReturnType<S3Client['config']['credentials']>>;
 /** Answers the SDK's standard mode tries again, beside throttling. */
 const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
 
@@ -114,6 +118,7 @@ export class S3Gets {
   private readonly signer: SignatureV4;
   private readonly buckets = new Map<string, BucketEndpoint | null>();
   private regionLoading?: Promise<string>;
+  private identity?: { value: AwsCredentialIdentity; untilMs: number };
 
   constructor(
     private readonly client: S3Client,
@@ -129,12 +134,23 @@ export class S3Gets {
     this.signer = new SignatureV4({
       service: 's3',
       region: () => this.region(),
-      credentials: client.config.credentials,
+      credentials: () => this.credentials(),
       sha256: NodeSha256,
       // S3 signs the path as sent: each key segment escaped once (what the SDK does for S3).
       uriEscapePath: false,
       applyChecksum: false,
     });
+  }
+
+  /**
+   * The SDK's identity, asked again only when it nears expiry (as the SDK's own refresh does):
+   * going through its provider chain on every GET cost more than signing.
+   */
+  private async credentials(): Promise<AwsCredentialIdentity> {
+    if (this.identity && Date.now() < this.identity.untilMs) return this.identity.value;
+    const value = await this.client.config.credentials();
+    this.identity = { value, untilMs: value.expiration ? value.expiration.getTime() - CREDENTIALS_REFRESH_MS : Infinity };
+    return value;
   }
 
   private region(): Promise<string> {

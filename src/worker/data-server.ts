@@ -228,6 +228,7 @@ export function registerDataServer(
       const targets = b.blocks.map((t) => ({ blockId: blockIdOf(t.fileId, t.index), fileId: t.fileId, index: t.index, source: t.source }));
       return { queued: d.prefetcher.add(targets), pending: d.prefetcher.pending };
     })
+    .route('GET', '/api/v1/prefetch/loaded', (ctx) => d.prefetcher.loadedSince(int(ctx.query, 'after')))
     .route('POST', '/api/v1/prefetch/forget', async (ctx) => {
       const b = await ctx.json<{ fileIds: number[] }>();
       if (!Array.isArray(b.fileIds)) throw new StrataError('INVALID_ARGUMENT', 'fileIds must be a list');

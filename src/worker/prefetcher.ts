@@ -13,6 +13,9 @@ import type { Logger } from '../common/logging.js';
 import type { BlockStore } from './block-store/index.js';
 import { BlockFiller, type FillTarget } from './block-fill.js';
 
+/** Loaded block ids remembered for loadedSince(); a mount polls far more often than this fills. */
+const MAX_RECENT = 100_000;
+
 export interface PrefetcherOptions {
   /** Fills in flight at once. */
   concurrency: number;
@@ -32,6 +35,9 @@ export class Prefetcher {
   private readonly forgotten = new Set<number>();
   loaded = 0;
   dropped = 0;
+  /** Blocks loaded lately, oldest first: `recent[i]` was the (recentBase + i + 1)th loaded. */
+  private recent: number[] = [];
+  private recentBase = 0;
 
   constructor(
     private readonly store: BlockStore,
@@ -68,6 +74,17 @@ export class Prefetcher {
       this.queued.delete(t.blockId);
     }
     for (const id of ids) this.forgotten.add(id);
+  }
+
+  /**
+   * Blocks loaded since cursor `after` (0: the first ever) and the cursor to ask with next: a
+   * mount that asked for a prefetch learns which files are in, and leases them in batches before
+   * its readers open them one by one. A cursor past the end (the worker restarted) starts over.
+   */
+  loadedSince(after: number): { next: number; blockIds: number[] } {
+    const next = this.recentBase + this.recent.length;
+    if (after > next) return { next, blockIds: [] };
+    return { next, blockIds: this.recent.slice(Math.max(0, after - this.recentBase)) };
   }
 
   get pending(): number {
@@ -127,6 +144,12 @@ export class Prefetcher {
       }
       await fill.done;
       this.loaded++;
+      this.recent.push(t.blockId);
+      if (this.recent.length > MAX_RECENT) {
+        const gone = this.recent.length - MAX_RECENT / 2;
+        this.recent = this.recent.slice(gone);
+        this.recentBase += gone;
+      }
       if (this.forgotten.has(t.fileId)) await this.store.remove(t.blockId);
     } catch (err) {
       // The reader that wants this block will fill it itself, and see the error if it lasts.

@@ -49,6 +49,8 @@ test('prefetched files are loaded in the background, up to the room the cache ha
   assert.ok((await readFile(c.fs, '/ds/f00', 'CACHE')).equals(data));
   assert.ok((await readFile(c.fs, '/ds/f01', 'CACHE')).equals(data));
   assert.deepEqual((await c.fs.listStatus('/ds', { blocks: true })).slice(0, 3).map((f) => f.inAlluxioPercentage), [100, 100, 0]);
+  const worker = (await c.fs.listWorkers())[0]!.address;
+  const { next: cursor } = await c.fs.prefetchLoaded(worker, Number.MAX_SAFE_INTEGER);
   const queued = await c.fs.prefetch(await c.fs.listStatus('/ds', { blocks: true }));
   assert.equal(queued, 14, 'the 14 files not cached are queued');
   const percents = await settle('/ds');
@@ -57,8 +59,16 @@ test('prefetched files are loaded in the background, up to the room the cache ha
   // 10 MB of cache with 5% kept free: 9 blocks of 1 MB, two of them the readers'.
   assert.equal(cached, 9, `cached: ${percents.join(' ')}`);
   assert.equal(await metric('strata_worker_evictions', 'kind="evicted"'), 0);
-  // What was prefetched reads back right, from the cache.
   const loaded = (await c.fs.listStatus('/ds', { blocks: true })).filter((f) => f.inAlluxioPercentage === 100 && f.name > 'f01');
+  // The worker tells what its prefetches loaded since a cursor (what a mount leases ahead of its readers).
+  const since = await c.fs.prefetchLoaded(worker, cursor);
+  assert.deepEqual(
+    [...since.blockIds].sort((a, b) => a - b),
+    loaded.map((f) => f.blocks![0]!.blockId).sort((a, b) => a - b),
+  );
+  assert.equal(since.next, cursor + 7);
+  assert.deepEqual(await c.fs.prefetchLoaded(worker, since.next), { next: since.next, blockIds: [] });
+  // What was prefetched reads back right, from the cache.
   assert.ok((await readFile(c.fs, `/ds/${loaded[0]!.name}`)).equals(data));
 });
 

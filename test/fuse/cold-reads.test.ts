@@ -135,6 +135,7 @@ for off, size in ${JSON.stringify(ranges)}:
 });
 
 test('a folder read cold file after file has its other files loaded ahead of the readers', async () => {
+  const leasesBefore = await f!.leasesHeld();
   // The mount's default: four cold opens in one folder start its prefetch.
   const r = await sh(`for i in 0 1 2 3; do cat ${f!.path('s3/ds')}/f$i > /dev/null; done`);
   assert.equal(r.code, 0, r.stderr);
@@ -145,6 +146,13 @@ test('a folder read cold file after file has its other files loaded ahead of the
   while ((await percents()).some((p) => p !== '100')) {
     assert.ok(Date.now() < deadline, `files never read are not loaded: ${(await percents()).join(' ')}`);
     await new Promise((res) => setTimeout(res, 300));
+  }
+  // Before any reader opens them, the mount leases the files loaded ahead (kept open for their
+  // first open), as it keeps the four read cold.
+  const leased = Date.now() + 5_000;
+  while ((await f!.leasesHeld()) < leasesBefore + 8) {
+    assert.ok(Date.now() < leased, `leases held: ${await f!.leasesHeld()}, before the reads: ${leasesBefore}`);
+    await new Promise((res) => setTimeout(res, 100));
   }
   const sums = await sh(`md5sum ${unread.join(' ')}`);
   assert.deepEqual(

@@ -16,6 +16,7 @@ import type { FileSystem } from '../../client/file-system.js';
 import type { Logger } from '../../common/logging.js';
 import { parentPath } from '../../common/paths.js';
 import type { FileInfo } from '../../common/types.js';
+import type { PrefetchWarmer } from './prefetch-warmer.js';
 
 export interface FolderPrefetchOptions {
   /** Cold opens in one folder, within WINDOW_MS, that start its prefetch; 0 turns it off. */
@@ -45,7 +46,13 @@ export class FolderPrefetch {
     private readonly fs: FileSystem,
     private readonly opts: FolderPrefetchOptions,
     private readonly logger: Logger,
+    /** Leases what the prefetches load, ahead of the readers' opens. */
+    private readonly warmer?: PrefetchWarmer,
   ) {}
+
+  close(): void {
+    this.warmer?.close();
+  }
 
   /**
    * A file at Strata path `path` was opened and is not cached whole. `folderEntries`: how many
@@ -97,6 +104,7 @@ export class FolderPrefetch {
     const files = (await this.fs.listStatus(folder, { blocks: true })).filter(
       (f) => !f.folder && f.persistenceState === 'PERSISTED' && f.inAlluxioPercentage < 100 && f.length > 0 && f.length <= this.opts.maxFileBytes,
     );
+    await this.warmer?.follow(files).catch((err: unknown) => this.logger.debug({ err: (err as Error).message }, 'prefetched files are not followed'));
     let queued = 0;
     for (let i = 0; i < files.length; i += BATCH_FILES) queued += await this.fs.prefetch(files.slice(i, i + BATCH_FILES));
     this.logger.info({ folder, files: files.length, blocks: queued }, 'folder read cold: its other files are being loaded');

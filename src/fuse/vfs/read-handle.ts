@@ -8,7 +8,8 @@
  * Local cache files are leased from the worker for as long as the handle is open, so nothing
  * is evicted or punched under a reader.
  */
-import { open as openCb, close as closeCb } from 'node:fs';
+import { closeSync, open as openCb, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { FileSystem } from '../../client/file-system.js';
 import type { FileInStream } from '../../client/file-in-stream.js';
@@ -16,9 +17,9 @@ import { requestFill, type ShortCircuitReader } from '../../client/block-source.
 import type { RpcClient } from '../../common/rpc/client.js';
 import { blockIdOf, type FileInfo, type ReadType, type WorkerAddress } from '../../common/types.js';
 import { isLocalHost, addressKey } from '../../client/worker-picker.js';
+import { isMemoryBacked } from '../../common/memory-fs.js';
 
 const pOpen = promisify(openCb);
-const pClose = promisify(closeCb);
 
 export interface LocalRange {
   fd: number;
@@ -289,7 +290,8 @@ export class ReadHandle {
     if (fd !== undefined) return Promise.resolve(fd);
     let opening = this.opening.get(cacheFile);
     if (!opening) {
-      opening = pOpen(cacheFile, 'r')
+      // A memory tier's file opens in microseconds: not worth a trip through the thread pool.
+      opening = (isMemoryBacked(dirname(cacheFile)) ? new Promise<number>((resolve) => resolve(openSync(cacheFile, 'r'))) : pOpen(cacheFile, 'r'))
         .then((opened) => {
           this.fds.set(cacheFile, opened);
           return opened;
@@ -307,7 +309,14 @@ export class ReadHandle {
   async release(): Promise<void> {
     for (const hook of this.closeHooks.splice(0)) hook();
     await (await this.stream?.catch(() => undefined))?.close();
-    for (const fd of this.fds.values()) await pClose(fd).catch(() => undefined);
+    // A close of a local file only drops a reference: never worth the thread pool.
+    for (const fd of this.fds.values()) {
+      try {
+        closeSync(fd);
+      } catch {
+        // Closed already.
+      }
+    }
     this.fds.clear();
     await this.local?.close();
     for (const { worker, leaseId } of this.fillLeases.splice(0)) await this.fs.leaseKeeper(worker).release(leaseId);

@@ -11,6 +11,7 @@ import type { Logger } from '../../common/logging.js';
 import { baseName, joinPath, normalizePath, parentPath } from '../../common/paths.js';
 import type { FileInfo, MountPointInfo, ReadType, TierUsage, WriteType } from '../../common/types.js';
 import { FolderPrefetch, type FolderPrefetchOptions } from './folder-prefetch.js';
+import { PrefetchWarmer } from './prefetch-warmer.js';
 import { MetadataCache } from './metadata-cache.js';
 import { ReadHandle } from './read-handle.js';
 import { StagedFile } from './staged-file.js';
@@ -41,6 +42,10 @@ let nextStagedIno = 2 ** 40;
  * then costs one master call per folder and expiry period, not one per file.
  */
 const RELIST_MAX_ENTRIES = 4096;
+/** How often the local worker is asked which prefetched files are in (while some are awaited). */
+const PREFETCH_POLL_MS = 50;
+/** How long a prefetched file is awaited before it is left to its readers. */
+const PREFETCH_WAIT_MS = 120_000;
 const LISTED_FOLDERS_MAX = 1024;
 
 export class Vfs {
@@ -62,7 +67,15 @@ export class Vfs {
     this.cache = new MetadataCache({ expiryMs: opts.metadataExpiryMs, maxEntries: opts.metadataMaxEntries });
     mkdirSync(opts.scratchDir, { recursive: true, mode: 0o700 });
     this.warm = new WarmHandles(opts.warmHandles);
-    this.prefetch = new FolderPrefetch(fs, opts.folderPrefetch, opts.logger);
+    const warmer = new PrefetchWarmer(
+      fs,
+      (info) => {
+        if (this.warm.wants(info)) void this.warmUp(info);
+      },
+      { pollMs: opts.warmHandles.idleMs > 0 ? PREFETCH_POLL_MS : 0, maxWaitMs: PREFETCH_WAIT_MS },
+      opts.logger,
+    );
+    this.prefetch = new FolderPrefetch(fs, opts.folderPrefetch, opts.logger, warmer);
   }
 
   /** The Strata path of a path inside the mount. */
@@ -325,6 +338,7 @@ export class Vfs {
 
   /** Closes what the mount keeps open between opens (at unmount). */
   async close(): Promise<void> {
+    this.prefetch.close();
     await this.warm.closeAll();
   }
 

@@ -2,11 +2,15 @@
  * The durable index of committed blocks (SQLite, WAL). A row is written only after the block's
  * bytes are fdatasync'ed, so a row always names bytes that are on disk; bytes without a row are
  * punched out at startup. Last-access times are written in batches, never per read; new rows
- * too, in one transaction per turn of the event loop (a crash loses at most those: cache misses).
+ * too, in one transaction per INDEX_FLUSH_MS (a crash loses at most those: cache misses). Blocks
+ * come in one at a time: a transaction per block cost more CPU than the block's own bytes.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+
+/** How long new rows wait to be written together. */
+export const INDEX_FLUSH_MS = 100;
 
 export interface IndexRow {
   blockId: number;
@@ -74,7 +78,7 @@ export class BlockIndex {
   }
 
   put(row: IndexRow): void {
-    if (this.pending.push(row) === 1) setImmediate(() => this.flush());
+    if (this.pending.push(row) === 1) setTimeout(() => this.flush(), INDEX_FLUSH_MS);
   }
 
   /** Writes the rows put since the last flush; every other operation flushes first, so order holds. */

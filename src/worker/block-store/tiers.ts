@@ -5,20 +5,16 @@
  * the blocks occupying that file's cache file, so that the file can be deleted when the count
  * drops to zero and new blocks of a file can go where the file already is.
  */
-import { statfsSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { StrataError } from '../../common/errors.js';
+import { isMemoryBacked } from '../../common/memory-fs.js';
 import type { TierConfig } from './types.js';
-
-const TMPFS_MAGIC = 0x01021994;
-const RAMFS_MAGIC = 0x858458f6;
 
 export class TierDir {
   usedBytes = 0;
   reservedBytes = 0;
   /** fileId -> blocks that occupy (or are about to occupy) <path>/<fileId>. */
   readonly files = new Map<number, number>();
-  private memory?: boolean;
 
   constructor(
     readonly tier: Tier,
@@ -32,15 +28,7 @@ export class TierDir {
 
   /** On tmpfs or ramfs: its bytes do not outlive the machine, so syncing them buys nothing. */
   get memoryBacked(): boolean {
-    if (this.memory === undefined) {
-      try {
-        const type = statfsSync(this.path).type;
-        this.memory = type === TMPFS_MAGIC || type === RAMFS_MAGIC;
-      } catch {
-        return false;
-      }
-    }
-    return this.memory;
+    return isMemoryBacked(this.path);
   }
 
   cacheFile(fileId: number): string {
