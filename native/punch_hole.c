@@ -48,6 +48,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_create_function(env, "punchHole", NAPI_AUTO_LENGTH, punch_hole, NULL, &fn);
   napi_set_named_property(env, exports, "punchHole", fn);
   strata_register_fuse(env, exports);
+  strata_register_file_cache(env, exports);
   return exports;
 }
 

@@ -6,6 +6,8 @@ import { existsSync } from 'node:fs';
 
 export interface StrataNative {
   punchHole(fd: number, offset: number, length: number): void;
+  /** Drops a file's clean pages from the page cache (posix_fadvise DONTNEED). */
+  dropFileCache(fd: number): void;
   fuseOpenDevice(): number;
   fuseMount(fd: number, mountPoint: string, fsname: string, options: string): void;
   fuseMountWithFusermount(mountPoint: string, options: string): number;
