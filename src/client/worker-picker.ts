@@ -40,6 +40,12 @@ export class WorkerPicker {
     return at !== undefined && Date.now() - at < 30_000;
   }
 
+  /** This machine's worker, when exactly one is live here (its cache files can be leased and opened). */
+  async onlyLocal(): Promise<WorkerAddress | undefined> {
+    const local = (await this.live()).filter((w) => isLocalHost(w.address.host));
+    return local.length === 1 ? local[0]!.address : undefined;
+  }
+
   /** The worker that caches new blocks of a file read or written by this client. */
   async home(fileId: number): Promise<WorkerAddress> {
     const live = (await this.live()).sort((a, b) => a.id - b.id);

@@ -33,7 +33,6 @@ export class Prefetcher {
   private starting = 0;
   /** Files forgotten while prefetches of theirs were in flight: those blocks go once loaded. */
   private readonly forgotten = new Set<number>();
-  loaded = 0;
   dropped = 0;
   /** Blocks loaded lately, oldest first: `recent[i]` was the (recentBase + i + 1)th loaded. */
   private recent: number[] = [];
@@ -82,9 +81,14 @@ export class Prefetcher {
    * its readers open them one by one. A cursor past the end (the worker restarted) starts over.
    */
   loadedSince(after: number): { next: number; blockIds: number[] } {
-    const next = this.recentBase + this.recent.length;
+    const next = this.loaded;
     if (after > next) return { next, blockIds: [] };
     return { next, blockIds: this.recent.slice(Math.max(0, after - this.recentBase)) };
+  }
+
+  /** Blocks loaded so far. */
+  get loaded(): number {
+    return this.recentBase + this.recent.length;
   }
 
   get pending(): number {
@@ -143,7 +147,6 @@ export class Prefetcher {
         return;
       }
       await fill.done;
-      this.loaded++;
       this.recent.push(t.blockId);
       if (this.recent.length > MAX_RECENT) {
         const gone = this.recent.length - MAX_RECENT / 2;

@@ -7,7 +7,6 @@
  * open then finds its file open already.
  */
 import type { FileSystem } from '../../client/file-system.js';
-import { isLocalHost } from '../../client/worker-picker.js';
 import type { Logger } from '../../common/logging.js';
 import { blockIdOf, type FileInfo, type WorkerAddress } from '../../common/types.js';
 
@@ -46,9 +45,8 @@ export class PrefetchWarmer {
   async follow(files: FileInfo[]): Promise<boolean> {
     if (this.opts.pollMs <= 0) return false;
     if (!this.worker) {
-      const local = (await this.fs.picker.live()).filter((w) => isLocalHost(w.address.host));
-      if (local.length !== 1) return false;
-      const address = local[0]!.address;
+      const address = await this.fs.picker.onlyLocal();
+      if (!address) return false;
       // The worker's cursor now: what it loaded before is not these files'.
       const { next } = await this.fs.prefetchLoaded(address, Number.MAX_SAFE_INTEGER);
       this.worker ??= { address, cursor: next };

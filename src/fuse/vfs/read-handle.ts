@@ -106,10 +106,10 @@ export class ReadHandle {
   async leaseWhole(): Promise<boolean> {
     const { info } = this;
     if (info.blockSize <= 0) return false;
-    const local = (await this.fs.picker.live()).filter((w) => isLocalHost(w.address.host));
-    if (local.length !== 1) return false;
+    const local = await this.fs.picker.onlyLocal();
+    if (!local) return false;
     const ids = Array.from({ length: Math.ceil(info.length / info.blockSize) }, (_, i) => blockIdOf(info.fileId, i));
-    return this.lease(local[0]!.address, ids);
+    return this.lease(local, ids);
   }
 
   /** Leases blocks from a local worker (the one this handle already leases from, if any). */
