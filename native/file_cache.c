@@ -24,7 +24,6 @@ static napi_value drop_file_cache(napi_env env, napi_callback_info info) {
 }
 
 void strata_register_file_cache(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "dropFileCache", NAPI_AUTO_LENGTH, drop_file_cache, NULL, &fn);
-  napi_set_named_property(env, exports, "dropFileCache", fn);
+  static const strata_function_t fns[] = {{"dropFileCache", drop_file_cache}};
+  strata_export(env, exports, fns, 1);
 }

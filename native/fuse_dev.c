@@ -37,45 +37,6 @@ struct fuse_out_header_ {
   uint64_t unique;
 };
 
-// The arguments of a call from JavaScript: `argc` given (at most n) in `argv`.
-#define ARGS(n)          \
-  size_t argc = (n);     \
-  napi_value argv[(n)];  \
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL)
-
-static int32_t arg_i32(napi_env env, napi_value v) {
-  int32_t out = 0;
-  napi_get_value_int32(env, v, &out);
-  return out;
-}
-
-static int64_t arg_i64(napi_env env, napi_value v) {
-  int64_t out = 0;
-  napi_get_value_int64(env, v, &out);
-  return out;
-}
-
-static uint64_t arg_big(napi_env env, napi_value v) {
-  uint64_t out = 0;
-  bool lossless;
-  napi_get_value_bigint_uint64(env, v, &out, &lossless);
-  return out;
-}
-
-static char *arg_str(napi_env env, napi_value v) {
-  size_t len = 0;
-  napi_get_value_string_utf8(env, v, NULL, 0, &len);
-  char *s = malloc(len + 1);
-  napi_get_value_string_utf8(env, v, s, len + 1, &len);
-  return s;
-}
-
-static napi_value num(napi_env env, double d) {
-  napi_value v;
-  napi_create_double(env, d, &v);
-  return v;
-}
-
 // openDevice(): a new /dev/fuse descriptor.
 static napi_value open_device(napi_env env, napi_callback_info info) {
   (void)info;
@@ -294,12 +255,6 @@ typedef struct opener_ {
 static opener_t *openers[SERVED_BUCKETS];
 static uint64_t native_fh_next = 0;
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static opener_t **opener_slot(int fuse_fd, uint64_t nodeid) {
   opener_t **p = &openers[(nodeid ^ (uint64_t)fuse_fd * 0x9E3779B97F4A7C15ull) % SERVED_BUCKETS];
   while (*p && !((*p)->fuse_fd == fuse_fd && (*p)->nodeid == nodeid)) p = &(*p)->next;
@@ -327,7 +282,7 @@ static napi_value opener_add(napi_env env, napi_callback_info info) {
   o->backing_id = arg_i32(env, argv[3]);
   o->file_fd = arg_i32(env, argv[4]);
   o->length = arg_i64(env, argv[5]);
-  o->last_used_ms = now_ms();
+  o->last_used_ms = strata_now_ms();
   pthread_mutex_unlock(&served_lock);
   return NULL;
 }
@@ -345,7 +300,7 @@ static napi_value opener_remove(napi_env env, napi_callback_info info) {
   pthread_mutex_lock(&served_lock);
   opener_t **p = opener_slot(fuse_fd, nodeid);
   opener_t *o = *p;
-  if (o && (o->refs > 0 || now_ms() - o->last_used_ms < min_idle)) {
+  if (o && (o->refs > 0 || strata_now_ms() - o->last_used_ms < min_idle)) {
     removed = false;
     if (min_idle == 0) o->draining = true;
   } else if (o) {
@@ -370,10 +325,11 @@ static napi_value opener_refs(napi_env env, napi_callback_info info) {
   return num(env, refs);
 }
 
-// forgetSession(fuseFd): the session ended; drops everything served or opened for it.
+// forgetSession(fuseFd): the session ended; drops everything served, opened or looked up for it.
 static napi_value forget_session(napi_env env, napi_callback_info info) {
   ARGS(1);
   int fuse_fd = arg_i32(env, argv[0]);
+  strata_fuse_forget_entries(fuse_fd);
   pthread_mutex_lock(&served_lock);
   for (int i = 0; i < SERVED_BUCKETS; i++) {
     for (opener_t **p = &openers[i]; *p;) {
@@ -419,6 +375,7 @@ typedef struct {
   size_t bufsize;
 } reply_io_t;
 
+#define FUSE_LOOKUP_ 1
 #define FUSE_OPEN_ 14
 #define FUSE_READ_ 15
 #define FUSE_RELEASE_ 18
@@ -540,7 +497,7 @@ static bool answer_open(reader_t *r, const char *buf, uint64_t unique) {
     return false;
   }
   o->refs++;
-  o->last_used_ms = now_ms();
+  o->last_used_ms = strata_now_ms();
   uint64_t fh = NATIVE_FH | ++native_fh_next;
   *s = (served_t){.fuse_fd = r->fd, .fh = fh, .file_fd = o->file_fd, .length = o->length, .lo = 0, .hi = o->length};
   served_t **slot = served_slot(r->fd, fh);
@@ -588,10 +545,12 @@ static int xattr_foreign_errno(const char *name, size_t len) {
 // True when the request was answered here: a READ of a served handle, or a GETXATTR of a
 // name outside Strata's.
 static bool answer_in_native(reader_t *r, reply_io_t *io, const char *buf, ssize_t n) {
-  if (n < FUSE_IN_HEADER_SIZE_ + 8) return false;
   uint32_t opcode;
-  uint64_t unique;
   memcpy(&opcode, buf + 4, 4);
+  // A LOOKUP body is only its name: shorter than any other this answers.
+  if (opcode == FUSE_LOOKUP_) return strata_fuse_answer_lookup(r->fd, buf, (size_t)n);
+  if (n < FUSE_IN_HEADER_SIZE_ + 8) return false;
+  uint64_t unique;
   memcpy(&unique, buf + 8, 8);
   if (opcode == FUSE_OPEN_ && n >= FUSE_IN_HEADER_SIZE_ + 8) return answer_open(r, buf, unique);
   if (opcode == FUSE_RELEASE_ && n >= FUSE_IN_HEADER_SIZE_ + 8) return answer_release(r, buf, unique);
@@ -618,6 +577,10 @@ static bool answer_in_native(reader_t *r, reply_io_t *io, const char *buf, ssize
   reply_error(r->fd, unique, xattr_foreign_errno(name, len));
   return true;
 }
+
+// Requests answered by the reader threads, by opcode (all sessions of the process).
+#define OPCODES 64
+static uint64_t native_answers[OPCODES];
 
 typedef struct {
   char *data;
@@ -665,7 +628,12 @@ static void *reader_main(void *arg) {
     ssize_t n = read(r->fd, buf, r->bufsize);
     // ENOENT: the request was interrupted before it was read; read the next one.
     if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == ENOENT)) continue;
-    if (n > 0 && answer_in_native(r, &io, buf, n)) continue;
+    if (n > 0 && answer_in_native(r, &io, buf, n)) {
+      uint32_t opcode;
+      memcpy(&opcode, buf + 4, 4);
+      __atomic_fetch_add(&native_answers[opcode % OPCODES], 1, __ATOMIC_RELAXED);
+      continue;
+    }
     request_t *req = calloc(1, sizeof *req);
     req->data = buf;
     req->len = n;
@@ -712,6 +680,15 @@ static napi_value start_reader(napi_env env, napi_callback_info info) {
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   return NULL;
+}
+
+// nativeAnswers(): requests the reader threads answered, indexed by opcode.
+static napi_value native_answer_counts(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  napi_create_array_with_length(env, OPCODES, &out);
+  for (uint32_t i = 0; i < OPCODES; i++) napi_set_element(env, out, i, num(env, (double)__atomic_load_n(&native_answers[i], __ATOMIC_RELAXED)));
+  return out;
 }
 
 // ---- READ replies from a file descriptor ----
@@ -798,15 +775,13 @@ static napi_value backing_close(napi_env env, napi_callback_info info) {
 }
 
 void strata_register_fuse(napi_env env, napi_value exports) {
-  struct {
-    const char *name;
-    napi_callback fn;
-  } fns[] = {
+  static const strata_function_t fns[] = {
       {"fuseOpenDevice", open_device},
       {"fuseMount", mount_device},
       {"fuseMountWithFusermount", mount_fusermount},
       {"fuseUnmount", unmount_point},
       {"fuseStartReader", start_reader},
+      {"fuseNativeAnswers", native_answer_counts},
       {"fuseReplyFromFd", reply_from_fd},
       {"fuseServeFromFd", serve_from_fd},
       {"fuseUnserve", unserve},
@@ -817,9 +792,5 @@ void strata_register_fuse(napi_env env, napi_value exports) {
       {"fuseBackingOpen", backing_open},
       {"fuseBackingClose", backing_close},
   };
-  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
-    napi_value fn;
-    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &fn);
-    napi_set_named_property(env, exports, fns[i].name, fn);
-  }
+  strata_export(env, exports, fns, sizeof fns / sizeof fns[0]);
 }

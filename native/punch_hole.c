@@ -44,10 +44,10 @@ static napi_value punch_hole(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "punchHole", NAPI_AUTO_LENGTH, punch_hole, NULL, &fn);
-  napi_set_named_property(env, exports, "punchHole", fn);
+  static const strata_function_t fns[] = {{"punchHole", punch_hole}};
+  strata_export(env, exports, fns, 1);
   strata_register_fuse(env, exports);
+  strata_register_fuse_entries(env, exports);
   strata_register_file_cache(env, exports);
   return exports;
 }

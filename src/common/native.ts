@@ -18,6 +18,8 @@ export interface StrataNative {
    */
   fuseStartReader(fd: number, bufferSize: number, onRequest: (request: Buffer | null, errno: number | null) => void, xattrPrefix?: string, threads?: number): void;
   /** Answers a READ with bytes of a local file, off the main thread; bytes sent or -errno. */
+  /** Requests the reader threads answered themselves (all sessions of the process), indexed by opcode. */
+  fuseNativeAnswers(): number[];
   fuseReplyFromFd(fuseFd: number, unique: bigint, fileFd: number, offset: number, size: number): Promise<number>;
   /**
    * From now on, READs of handle `fh` (a file of `length` bytes) that lie inside [lo, hi) (the
@@ -39,6 +41,12 @@ export interface StrataNative {
   fuseOpenerRefs(fuseFd: number, nodeid: bigint): number;
   /** The session ended: forgets every handle served and every inode opened natively. */
   fuseForgetSession(fuseFd: number): void;
+  /** LOOKUPs of `name` in `parent` are answered with `entryOut` for `validMs`, unless invalidated first. */
+  fuseEntrySet(fuseFd: number, parent: bigint, name: string, nodeid: bigint, entryOut: Buffer, validMs: number): void;
+  /** LOOKUPs of `nodeid` answered natively since the last take; `drop` removes its entry. */
+  fuseEntryTake(fuseFd: number, nodeid: bigint, drop: boolean): number;
+  /** No entry set so far answers again. */
+  fuseEntriesInvalidate(): void;
   fuseBackingOpen(fuseFd: number, fd: number): number;
   fuseBackingClose(fuseFd: number, backingId: number): void;
 }

@@ -11,12 +11,14 @@ import { native } from '../common/native.js';
 import { joinPath } from '../common/paths.js';
 import type { FileInfo } from '../common/types.js';
 import { groupIdOf, groupName, userIdOf, userName } from '../common/users.js';
-import { InodeTable, type InodeNode } from './inode-table.js';
+import { InodeTable, ROOT_NODE, type InodeNode } from './inode-table.js';
+import { NativeEntries } from './native-entries.js';
 import {
   FUSE_KERNEL_MINOR_VERSION,
   FUSE_KERNEL_VERSION,
   InitFlag,
   Op,
+  OP_NAMES,
   OpenFlag,
   RENAME_EXCHANGE,
   RENAME_NOREPLACE,
@@ -49,6 +51,8 @@ interface OpenFile {
 }
 
 export const XATTR_PREFIX = 'user.strata.';
+/** On the mount's root: requests by kind, and who answered them (JSON), as JuiceFS's .stats tells. */
+export const REQUESTS_XATTR = `${XATTR_PREFIX}requests`;
 const XATTRS = ['persistence_state', 'cached_percent', 'ufs_path'].map((n) => XATTR_PREFIX + n);
 const NOBODY = 65534;
 
@@ -62,8 +66,12 @@ function errno(name: keyof typeof constants.errno): NodeJS.ErrnoException {
   return e;
 }
 
+/** Requests that change names or attributes: native LOOKUP answers are withdrawn around them. */
+const CHANGES = [Op.SETATTR, Op.MKDIR, Op.UNLINK, Op.RMDIR, Op.RENAME, Op.RENAME2, Op.CREATE];
+
 export class FuseOps {
-  readonly inodes = new InodeTable();
+  private readonly entries = new NativeEntries(() => this.sessionFd);
+  readonly inodes = new InodeTable((nodeid, drop) => this.entries.take(nodeid, drop));
   private readonly files = new Map<bigint, OpenFile>();
   private readonly dirs = new Map<bigint, FileInfo[]>();
   private nextFh = 1n;
@@ -73,12 +81,38 @@ export class FuseOps {
   readMode = 'unknown';
   /** The /dev/fuse descriptor, set by the mount once the device is open. */
   sessionFd = -1;
+  /** Requests the session handed to these operations, by opcode; set by the mount. */
+  handled: () => number[] = () => [];
 
   constructor(
     readonly vfs: Vfs,
     private readonly opts: FuseOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    vfs.observer = {
+      invalidated: () => this.entries.invalidate(),
+      listing: () => {
+        const since = this.entries.current;
+        return (folder, infos, freshForMs) => this.offerListed(since, folder, infos, freshForMs);
+      },
+    };
+  }
+
+  /** A folder's fresh listing: the names the kernel holds ids for get native LOOKUP answers. */
+  private offerListed(since: number, folder: string, infos: FileInfo[], freshForMs: number): void {
+    const parent = this.inodes.idOf(folder);
+    if (parent === undefined || since !== this.entries.current) return;
+    for (const info of infos) {
+      const path = joinPath(folder, info.name);
+      const nodeid = this.inodes.idOf(path);
+      if (nodeid === undefined) continue;
+      const known = this.inodes.node(nodeid)?.fileId;
+      // Another file under the name now: the kernel's id for the old one must not be answered.
+      if (known !== undefined && known !== info.fileId) return this.entries.invalidate();
+      this.checkNativeOpens(nodeid, info);
+      this.entries.offer(since, parent, info.name, nodeid, entryOut(nodeid, this.attr(info), this.opts.timeouts), freshForMs);
+    }
+  }
 
   attr(info: FileInfo): Attr {
     return {
@@ -120,13 +154,26 @@ export class FuseOps {
   }
 
   handlers(): Partial<Record<number, Handler>> {
+    const handlers = this.operations();
+    for (const op of CHANGES) {
+      const change = handlers[op]!;
+      handlers[op] = (h, b, unique) => this.entries.around(() => change(h, b, unique));
+    }
+    return handlers;
+  }
+
+  private operations(): Partial<Record<number, Handler>> {
     const t = this.opts.timeouts;
     return {
       [Op.INIT]: (_h, b) => this.init(b),
       [Op.DESTROY]: () => null,
       [Op.LOOKUP]: async (h, b) => {
-        const path = joinPath(this.pathOf(h.nodeid), b.name());
-        return this.entry(path, await this.vfs.stat(path));
+        const name = b.name();
+        const path = joinPath(this.pathOf(h.nodeid), name);
+        const since = this.entries.current;
+        const out = this.entry(path, await this.vfs.stat(path));
+        this.entries.offer(since, h.nodeid, name, out.readBigUInt64LE(0), out, this.vfs.freshForMs(path));
+        return out;
       },
       [Op.FORGET]: (h, b) => {
         this.inodes.forget(h.nodeid, b.u64());
@@ -192,16 +239,8 @@ export class FuseOps {
         await f.handle.staged.write(b.rest().subarray(0, size), offset);
         return writeOut(size);
       },
-      [Op.FLUSH]: async (_h, b) => {
-        const f = this.files.get(b.big());
-        if (f?.handle.kind === 'write') await this.vfs.flush(f.handle.staged);
-        return null;
-      },
-      [Op.FSYNC]: async (_h, b) => {
-        const f = this.files.get(b.big());
-        if (f?.handle.kind === 'write') await this.vfs.flush(f.handle.staged);
-        return null;
-      },
+      [Op.FLUSH]: (_h, b) => this.flush(b.big()),
+      [Op.FSYNC]: (_h, b) => this.flush(b.big()),
       [Op.RELEASE]: async (_h, b) => {
         await this.release(b.big());
         return null;
@@ -233,6 +272,7 @@ export class FuseOps {
         const name = b.name();
         // As the reader threads answer (native/fuse_dev.c) when they are told the prefix.
         if (!name.startsWith(XATTR_PREFIX)) throw errno(/^(security|system)\./.test(name) ? 'EOPNOTSUPP' : 'ENODATA');
+        if (name === REQUESTS_XATTR && h.nodeid === ROOT_NODE) return this.sized(Buffer.from(JSON.stringify(this.requestCounts())), size);
         const info = await this.vfs.stat(this.pathOf(h.nodeid));
         const value = this.xattr(info, name);
         if (value === undefined) throw errno('ENODATA');
@@ -321,6 +361,7 @@ export class FuseOps {
     // Counted from before the writer's open starts, so that no read open goes passthrough
     // meanwhile (the writer's open would then be EIO).
     const writer = (flags & 3) !== fsConstants.O_RDONLY;
+    if ((flags & (3 | fsConstants.O_TRUNC)) !== fsConstants.O_RDONLY) this.entries.invalidate();
     if (writer && !this.stopNativeOpens(nodeid, node)) throw this.busy(path);
     if (writer) node.writers++;
     let handle: VfsHandle;
@@ -389,6 +430,16 @@ export class FuseOps {
     f.served = ready;
   }
 
+  /** Commits what a write handle wrote (a read handle has nothing to flush). */
+  private async flush(fh: bigint): Promise<null> {
+    const f = this.files.get(fh);
+    if (f?.handle.kind === 'write') {
+      const staged = f.handle.staged;
+      await this.entries.around(() => this.vfs.flush(staged));
+    }
+    return null;
+  }
+
   private async release(fh: bigint): Promise<void> {
     const f = this.files.get(fh);
     if (!f) return;
@@ -399,7 +450,8 @@ export class FuseOps {
     if (node && f.mode === 'passthrough') node.openPassthrough--;
     if (node && f.writer) node.writers--;
     if (f.handle.kind === 'write') {
-      await this.vfs.release(f.handle.staged);
+      const staged = f.handle.staged;
+      await this.entries.around(() => this.vfs.release(staged));
       return;
     }
     const r = f.handle.read;
@@ -560,6 +612,17 @@ export class FuseOps {
         e.attr = this.attr(e.info);
       }
     });
+  }
+
+  /** By request kind: how many the main thread handled, and how many the reader threads answered. */
+  private requestCounts(): Record<string, { main: number; readers: number }> {
+    const main = this.handled();
+    const readers = native().fuseNativeAnswers();
+    const out: Record<string, { main: number; readers: number }> = {};
+    for (let op = 0; op < Math.max(main.length, readers.length); op++) {
+      if ((main[op] ?? 0) + (readers[op] ?? 0) > 0) out[OP_NAMES[op] ?? String(op)] = { main: main[op] ?? 0, readers: readers[op] ?? 0 };
+    }
+    return out;
   }
 
   private xattr(info: FileInfo, name: string): string | undefined {

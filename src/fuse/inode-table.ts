@@ -31,10 +31,18 @@ export interface InodeNode {
 
 const newNode = (path: string): InodeNode => ({ path, lookups: 0, openCached: 0, openPassthrough: 0, writers: 0 });
 
+/**
+ * Lookups of a node id counted elsewhere (LOOKUPs answered by the reader threads) since last
+ * asked; `drop` stops more from being counted there.
+ */
+export type ExtraLookups = (nodeid: bigint, drop: boolean) => number;
+
 export class InodeTable {
   private readonly nodes = new Map<bigint, InodeNode>([[ROOT_NODE, { ...newNode('/'), lookups: 1 }]]);
   private readonly byPath = new Map<string, bigint>([['/', ROOT_NODE]]);
   private next = 2n;
+
+  constructor(private readonly extraLookups: ExtraLookups = () => 0) {}
 
   path(nodeid: bigint): string | undefined {
     return this.nodes.get(nodeid)?.path;
@@ -68,12 +76,23 @@ export class InodeTable {
     return id;
   }
 
+  /** The id of a path, if the kernel knows one (no lookup counted). */
+  idOf(path: string): bigint | undefined {
+    return this.byPath.get(path);
+  }
+
   forget(nodeid: bigint, count: number): void {
     if (nodeid === ROOT_NODE) return;
     const n = this.nodes.get(nodeid);
     if (!n) return;
-    n.lookups -= count;
+    n.lookups += this.extraLookups(nodeid, false) - count;
     if (n.lookups <= 0 && n.openCached === 0 && n.openPassthrough === 0 && n.writers === 0 && !n.backing) {
+      // Counted elsewhere between the two asks: the kernel still holds the id.
+      const late = this.extraLookups(nodeid, true);
+      if (late > 0) {
+        n.lookups = late;
+        return;
+      }
       this.nodes.delete(nodeid);
       if (this.byPath.get(n.path) === nodeid) this.byPath.delete(n.path);
     }

@@ -137,6 +137,7 @@ export class FuseMount {
     }
     ops.sessionFd = fd;
     const session = new FuseSession(fd, ops.handlers(), o.logger);
+    ops.handled = () => session.handled;
     session.start(maxRead + 64 * 1024, XATTR_PREFIX, Math.max(1, conf.getInt('strata.fuse.reader.threads')));
     const mount = new FuseMount(mountPoint, root.path, session, ops, fs);
     await mount.raiseReadAhead(conf.getBytes('strata.fuse.read.ahead'), o.logger);

@@ -34,6 +34,8 @@ export class FuseSession {
   private endResolve!: () => void;
   readonly ended = new Promise<void>((r) => (this.endResolve = r));
   inFlight = 0;
+  /** Requests handled here (not by the reader threads), indexed by opcode. */
+  readonly handled: number[] = [];
 
   constructor(
     readonly fd: number,
@@ -56,6 +58,7 @@ export class FuseSession {
 
   private dispatch(buf: Buffer): void {
     const h = readInHeader(buf);
+    this.handled[h.opcode] = (this.handled[h.opcode] ?? 0) + 1;
     if (h.opcode === Op.INTERRUPT) {
       const target = new Body(buf).big();
       if (this.pending.has(target)) {

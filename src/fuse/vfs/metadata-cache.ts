@@ -10,7 +10,11 @@ import { parentPath } from '../../common/paths.js';
 export class MetadataCache {
   private readonly entries = new Map<string, { info: FileInfo; at: number }>();
 
-  constructor(private readonly opts: { expiryMs: number; maxEntries: number }) {}
+  constructor(private readonly opts: { expiryMs: number; maxEntries: number; onInvalidate?: () => void }) {}
+
+  get expiryMs(): number {
+    return this.opts.expiryMs;
+  }
 
   get(path: string): FileInfo | undefined {
     return this.entry(path)?.info;
@@ -43,6 +47,7 @@ export class MetadataCache {
 
   /** Forgets a path, its parent (size, mtime) and anything below it. */
   invalidate(path: string): void {
+    this.opts.onInvalidate?.();
     this.entries.delete(path);
     this.entries.delete(parentPath(path));
     const prefix = path === '/' ? '/' : `${path}/`;

@@ -30,6 +30,14 @@ export interface VfsOptions {
   folderPrefetch: FolderPrefetchOptions;
 }
 
+/** Told of changes to the metadata cache, so that copies of it elsewhere (native LOOKUP answers) follow. */
+export interface MetadataObserver {
+  /** Some cached metadata was dropped: no copy of any of it is good any more. */
+  invalidated(): void;
+  /** A folder listing starts; what it returns gets the listing's entries once they are cached. */
+  listing(): (folder: string, infos: FileInfo[], freshForMs: number) => void;
+}
+
 export type VfsHandle = { kind: 'read'; read: ReadHandle } | { kind: 'write'; staged: StagedFile };
 
 const O_ACCMODE = 3;
@@ -59,12 +67,17 @@ export class Vfs {
   private readonly relists = new Map<string, Promise<unknown>>();
   /** Lookups that missed the cache in folders never listed, by folder. */
   private readonly misses = new Map<string, number>();
+  observer?: MetadataObserver;
 
   constructor(
     readonly fs: FileSystem,
     readonly opts: VfsOptions,
   ) {
-    this.cache = new MetadataCache({ expiryMs: opts.metadataExpiryMs, maxEntries: opts.metadataMaxEntries });
+    this.cache = new MetadataCache({
+      expiryMs: opts.metadataExpiryMs,
+      maxEntries: opts.metadataMaxEntries,
+      onInvalidate: () => this.observer?.invalidated(),
+    });
     mkdirSync(opts.scratchDir, { recursive: true, mode: 0o700 });
     this.warm = new WarmHandles(opts.warmHandles);
     const warmer = new PrefetchWarmer(
@@ -135,6 +148,12 @@ export class Vfs {
     return info;
   }
 
+  /** How much longer the cached metadata of `path` is trusted: 0 if it is not cached, or is being written. */
+  freshForMs(path: string): number {
+    const e = this.staged.has(path) ? undefined : this.cache.entry(path);
+    return e ? e.at + this.cache.expiryMs - Date.now() : 0;
+  }
+
   /**
    * Whether a lookup that missed the cache should list its whole folder: one listed before (and
    * small), or one never listed that is small and whose files are being looked up one by one (a
@@ -167,9 +186,11 @@ export class Vfs {
 
   /** Lists a Strata folder into the metadata cache. */
   private async listInto(path: string): Promise<FileInfo[]> {
+    const observed = this.observer?.listing();
     // With block locations: opening any of these files then needs no master call.
     const infos = await this.fs.listStatus(this.strataPath(path), { blocks: true });
     for (const info of infos) this.cache.put(joinPath(path, info.name), info);
+    observed?.(path, infos.filter((info) => !this.staged.has(joinPath(path, info.name))), this.cache.expiryMs);
     this.listed.delete(path);
     this.listed.set(path, { size: infos.length, atMs: Date.now() });
     this.misses.delete(path);
