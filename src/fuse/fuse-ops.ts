@@ -96,6 +96,11 @@ export class FuseOps {
         return (folder, infos, freshForMs) => this.offerListed(since, folder, infos, freshForMs);
       },
     };
+    // Known to the kernel already (its lookups may never reach here again): opened natively now.
+    vfs.onWarm = (path, info) => {
+      const nodeid = this.inodes.idOf(path);
+      if (nodeid !== undefined) this.openWarmNatively(nodeid, path, info);
+    };
   }
 
   /** A folder's fresh listing: the names the kernel holds ids for get native LOOKUP answers. */
@@ -171,8 +176,11 @@ export class FuseOps {
         const name = b.name();
         const path = joinPath(this.pathOf(h.nodeid), name);
         const since = this.entries.current;
-        const out = this.entry(path, await this.vfs.stat(path));
-        this.entries.offer(since, h.nodeid, name, out.readBigUInt64LE(0), out, this.vfs.freshForMs(path));
+        const info = await this.vfs.stat(path);
+        const out = this.entry(path, info);
+        const nodeid = out.readBigUInt64LE(0);
+        this.entries.offer(since, h.nodeid, name, nodeid, out, this.vfs.freshForMs(path));
+        this.openWarmNatively(nodeid, path, info);
         return out;
       },
       [Op.FORGET]: (h, b) => {
@@ -513,6 +521,19 @@ export class FuseOps {
     if (r.inUseElsewhere || !r.wholeFile || !this.vfs.keeps(r)) return;
     native().fuseOpenerAdd(this.sessionFd, nodeid, OpenFlag.PASSTHROUGH | OpenFlag.NOFLUSH, backingId, r.wholeFile.fd, r.info.length);
     r.inUseElsewhere = (recentMs) => !native().fuseOpenerRemove(this.sessionFd, nodeid, recentMs);
+  }
+
+  /**
+   * A file held warm (a prefetch loaded it and the mount leased it ahead of its readers, or an
+   * earlier open kept it): looked up, it is about to be opened, and its opens go to the reader
+   * threads from the first one, as a kept handle's do after its first close.
+   */
+  private openWarmNatively(nodeid: bigint, path: string, info: FileInfo): void {
+    const node = this.inodes.node(nodeid);
+    const r = this.passthroughActive && node && node.writers === 0 ? this.vfs.warmHandle(path, info) : undefined;
+    if (!node || !r || r.inUseElsewhere || versionOf(r.info) !== versionOf(info)) return;
+    const backingId = this.passthroughOpen(nodeid, node, r, versionOf(info));
+    if (backingId !== undefined) this.openNatively(nodeid, r, backingId);
   }
 
   /**

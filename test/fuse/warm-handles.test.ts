@@ -1,16 +1,24 @@
 /**
  * Files read through the mount stay open (leased) for a while after their last close, so the
  * next epoch of a training job opens them without a worker round trip; a replaced file is
- * never served from the old handle, and idle handles let go of their leases.
+ * never served from the old handle, and idle handles let go of their leases. Files a folder
+ * prefetch loaded are leased ahead of their readers, and opened natively from the first open.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FuseEnv, sh } from '../helpers/fuse.js';
 
 let f: FuseEnv;
+
+type Counts = Record<string, { main: number; readers: number }>;
+async function requests(): Promise<Counts> {
+  const r = await sh(`python3 -c 'import os, sys; sys.stdout.write(os.getxattr(sys.argv[1], "user.strata.requests").decode())' ${f.mnt}`);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as Counts;
+}
 
 before(async () => {
   f = await FuseEnv.create({ props: { 'strata.fuse.open.cache.idle': '1500ms', 'strata.user.file.writetype.default': 'CACHE_THROUGH' } });
@@ -89,6 +97,36 @@ os.close(r)
   }
   assert.ok(wrote, 'the write was let in once the readers closed');
   for (let i = 0; i < 5; i++) assert.deepEqual(readFileSync(f.path('native.bin')), b);
+});
+
+test('files a folder prefetch loaded ahead are opened by the reader threads from their first open', async () => {
+  const data = Array.from({ length: 12 }, (_, i) => randomBytes(20_000 + i));
+  mkdirSync(f.path('pf'));
+  data.forEach((d, i) => writeFileSync(f.path(`pf/f${i}`), d));
+  // Written through to the UFS, then out of the cache: the folder reads cold.
+  assert.equal((await f.env.run(['fs', 'free', '/pf'])).code, 0);
+  await new Promise((r) => setTimeout(r, 1200)); // past the mount's metadata expiry
+  // Four cold opens start the folder's prefetch; the mount leases each file as it is loaded.
+  for (let i = 0; i < 4; i++) assert.deepEqual(readFileSync(f.path(`pf/f${i}`)), data[i]);
+  const rest = data.slice(4);
+  const percents = async () => {
+    const py = `import os\nfor i in range(4, ${data.length}): print(os.getxattr(${JSON.stringify(f.path('pf'))} + f"/f{i}", "user.strata.cached_percent").decode())`;
+    writeFileSync(`${f.env.dir}/percents.py`, py);
+    return (await sh(`python3 ${f.env.dir}/percents.py`)).stdout.trim().split('\n');
+  };
+  const deadline = Date.now() + 15_000;
+  while ((await percents()).some((p) => p !== '100')) {
+    assert.ok(Date.now() < deadline, `not loaded ahead: ${(await percents()).join(' ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // The mount follows the worker's loads every 50 ms and leases what came in, in batches (and
+  // keeps them 1.5 s here).
+  await new Promise((r) => setTimeout(r, 300));
+  const before = (await requests()).OPEN ?? { main: 0, readers: 0 };
+  rest.forEach((d, i) => assert.deepEqual(readFileSync(f.path(`pf/f${i + 4}`)), d));
+  const after = (await requests()).OPEN ?? { main: 0, readers: 0 };
+  assert.equal(after.readers - before.readers, rest.length, `opens answered by the reader threads (main thread: ${after.main - before.main})`);
+  assert.equal(after.main - before.main, 0, 'opens that reached the main thread');
 });
 
 test('unmounting lets go of every lease the mount held', async () => {

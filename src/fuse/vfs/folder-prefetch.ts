@@ -9,8 +9,10 @@
  * Datasets are often trees of folders read at once (ImageFolder: train/<class>/<image>, one
  * folder per class, a shuffle over all of them): each folder would need its own few cold opens,
  * and with a thousand classes the first epoch would be half over before the last one starts.
- * So once a folder is prefetched, so are its sibling folders (same parent) read cold lately, and
- * the first cold open in any other sibling starts that one's at once.
+ * So cold opens count for the folder's parent too: a few of them across sibling folders (the
+ * first ones of a shuffled epoch land in as many classes) start every sibling read cold lately,
+ * as a few in one folder start that folder; and the first cold open in any other sibling starts
+ * that one's at once.
  */
 import type { FileSystem } from '../../client/file-system.js';
 import type { Logger } from '../../common/logging.js';
@@ -37,7 +39,9 @@ const MAX_FOLDERS = 4096;
 const MAX_FOLDER_ENTRIES = 100_000;
 
 export class FolderPrefetch {
+  /** Cold opens lately, by folder, and by the folder's parent (opens in any of its children). */
   private readonly coldOpens = new Map<string, { firstMs: number; files: Set<number> }>();
+  private readonly coldOpensUnder = new Map<string, { firstMs: number; files: Set<number> }>();
   private readonly prefetchedAt = new Map<string, number>();
   /** Parents of folders prefetched lately, when: their other children start on one cold open. */
   private readonly datasetParents = new Map<string, number>();
@@ -48,6 +52,8 @@ export class FolderPrefetch {
     private readonly logger: Logger,
     /** Leases what the prefetches load, ahead of the readers' opens. */
     private readonly warmer?: PrefetchWarmer,
+    /** The entries of a Strata folder if the mount listed it within its metadata expiry. */
+    private readonly listedJustNow?: (folder: string) => FileInfo[] | undefined,
   ) {}
 
   close(): void {
@@ -60,24 +66,20 @@ export class FolderPrefetch {
    */
   coldOpen(path: string, info: FileInfo, folderEntries?: number): void {
     if (this.opts.trigger <= 0 || info.persistenceState !== 'PERSISTED' || info.length > this.opts.maxFileBytes) return;
-    const folder = parentPath(path);
+    const dir = parentPath(path);
     const now = Date.now();
-    const done = this.prefetchedAt.get(folder);
+    const done = this.prefetchedAt.get(dir);
     if (done !== undefined && now - done < AGAIN_MS) return;
-    let seen = this.coldOpens.get(folder);
-    if (!seen || now - seen.firstMs > WINDOW_MS) {
-      this.coldOpens.delete(folder);
-      this.coldOpens.set(folder, (seen = { firstMs: now, files: new Set() }));
-      forgetOldest(this.coldOpens);
-    }
-    seen.files.add(info.fileId);
+    const seen = count(this.coldOpens, dir, info.fileId, now);
     // The root has no siblings (it is its own parent).
-    const parent = folder === '/' ? undefined : parentPath(folder);
+    const parent = dir === '/' ? undefined : parentPath(dir);
     const siblingStarted = parent === undefined ? undefined : this.datasetParents.get(parent);
     const sibling = siblingStarted !== undefined && now - siblingStarted < AGAIN_MS;
-    if (seen.files.size < this.opts.trigger && !sibling) return;
-    this.start(folder, now, folderEntries);
+    const acrossSiblings = parent === undefined ? 0 : count(this.coldOpensUnder, parent, info.fileId, now);
+    if (seen < this.opts.trigger && acrossSiblings < this.opts.trigger && !sibling) return;
+    this.start(dir, now, folderEntries);
     if (parent === undefined) return;
+    this.coldOpensUnder.delete(parent);
     this.datasetParents.delete(parent);
     this.datasetParents.set(parent, now);
     forgetOldest(this.datasetParents);
@@ -87,28 +89,43 @@ export class FolderPrefetch {
     }
   }
 
-  private start(folder: string, now: number, entries?: number): void {
-    this.coldOpens.delete(folder);
-    this.prefetchedAt.set(folder, now);
+  private start(dir: string, now: number, entries?: number): void {
+    this.coldOpens.delete(dir);
+    this.prefetchedAt.set(dir, now);
     forgetOldest(this.prefetchedAt);
-    this.prefetch(folder, entries).catch((err: unknown) => this.logger.warn({ folder, err: (err as Error).message }, 'folder prefetch failed'));
+    this.prefetch(dir, entries).catch((err: unknown) => this.logger.warn({ folder: dir, err: (err as Error).message }, 'folder prefetch failed'));
   }
 
-  private async prefetch(folder: string, entries?: number): Promise<void> {
+  private async prefetch(dir: string, entries?: number): Promise<void> {
+    const listed = this.listedJustNow?.(dir);
     // A count of 0 may be a folder the mount has not counted: ask.
-    const size = entries || (await this.fs.getStatus(folder)).children;
+    const size = listed?.length ?? (entries || (await this.fs.getStatus(dir)).children);
     if (size > MAX_FOLDER_ENTRIES) {
-      this.logger.info({ folder, entries: size }, `folder read cold is not prefetched: over ${MAX_FOLDER_ENTRIES} entries`);
+      this.logger.info({ folder: dir, entries: size }, `folder read cold is not prefetched: over ${MAX_FOLDER_ENTRIES} entries`);
       return;
     }
-    const files = (await this.fs.listStatus(folder, { blocks: true })).filter(
+    // Listed with block locations just now (for the mount's lookups): no second listing.
+    const listing = listed?.every((f) => f.folder || f.blocks) ? listed : await this.fs.listStatus(dir, { blocks: true });
+    const files = listing.filter(
       (f) => !f.folder && f.persistenceState === 'PERSISTED' && f.inAlluxioPercentage < 100 && f.length > 0 && f.length <= this.opts.maxFileBytes,
     );
     await this.warmer?.follow(files).catch((err: unknown) => this.logger.debug({ err: (err as Error).message }, 'prefetched files are not followed'));
     let queued = 0;
     for (let i = 0; i < files.length; i += BATCH_FILES) queued += await this.fs.prefetch(files.slice(i, i + BATCH_FILES));
-    this.logger.info({ folder, files: files.length, blocks: queued }, 'folder read cold: its other files are being loaded');
+    this.logger.info({ folder: dir, files: files.length, blocks: queued }, 'folder read cold: its other files are being loaded');
   }
+}
+
+/** Counts a file's cold open under `key` (a new window once the last is over): how many now. */
+function count(m: Map<string, { firstMs: number; files: Set<number> }>, key: string, fileId: number, now: number): number {
+  let seen = m.get(key);
+  if (!seen || now - seen.firstMs > WINDOW_MS) {
+    m.delete(key);
+    m.set(key, (seen = { firstMs: now, files: new Set() }));
+    forgetOldest(m);
+  }
+  seen.files.add(fileId);
+  return seen.files.size;
 }
 
 function forgetOldest(m: Map<string, unknown>): void {

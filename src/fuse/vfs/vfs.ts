@@ -55,6 +55,8 @@ const PREFETCH_POLL_MS = 50;
 /** How long a prefetched file is awaited before it is left to its readers. */
 const PREFETCH_WAIT_MS = 120_000;
 const LISTED_FOLDERS_MAX = 1024;
+/** The latest listings kept whole, for a folder prefetch to start from instead of listing again. */
+const RECENT_LISTINGS_MAX = 64;
 
 export class Vfs {
   private readonly cache: MetadataCache;
@@ -67,7 +69,11 @@ export class Vfs {
   private readonly relists = new Map<string, Promise<unknown>>();
   /** Lookups that missed the cache in folders never listed, by folder. */
   private readonly misses = new Map<string, number>();
+  /** The entries of the folders listed last, by mount path, with when. */
+  private readonly recentListings = new Map<string, { infos: FileInfo[]; atMs: number }>();
   observer?: MetadataObserver;
+  /** A file is held open now, ahead of its next open (a prefetch loaded it, or a reader did). */
+  onWarm?: (path: string, info: FileInfo) => void;
 
   constructor(
     readonly fs: FileSystem,
@@ -88,7 +94,18 @@ export class Vfs {
       { pollMs: opts.warmHandles.idleMs > 0 ? PREFETCH_POLL_MS : 0, maxWaitMs: PREFETCH_WAIT_MS },
       opts.logger,
     );
-    this.prefetch = new FolderPrefetch(fs, opts.folderPrefetch, opts.logger, warmer);
+    this.prefetch = new FolderPrefetch(fs, opts.folderPrefetch, opts.logger, warmer, (folder) => {
+      const path = this.mountPath(folder);
+      const listing = path === undefined ? undefined : this.recentListings.get(path);
+      return listing && Date.now() - listing.atMs < this.opts.metadataExpiryMs ? listing.infos : undefined;
+    });
+  }
+
+  /** The path inside the mount of a Strata path; undefined if it lies outside. */
+  mountPath(strataPath: string): string | undefined {
+    const root = this.opts.root;
+    if (root === '/' || strataPath === root) return root === '/' ? strataPath : '/';
+    return strataPath.startsWith(`${root}/`) ? strataPath.slice(root.length) : undefined;
   }
 
   /** The Strata path of a path inside the mount. */
@@ -193,6 +210,9 @@ export class Vfs {
     observed?.(path, infos.filter((info) => !this.staged.has(joinPath(path, info.name))), this.cache.expiryMs);
     this.listed.delete(path);
     this.listed.set(path, { size: infos.length, atMs: Date.now() });
+    this.recentListings.delete(path);
+    this.recentListings.set(path, { infos, atMs: Date.now() });
+    if (this.recentListings.size > RECENT_LISTINGS_MAX) this.recentListings.delete(this.recentListings.keys().next().value!);
     this.misses.delete(path);
     if (this.listed.size > LISTED_FOLDERS_MAX) this.listed.delete(this.listed.keys().next().value!);
     return infos;
@@ -334,6 +354,11 @@ export class Vfs {
     return { kind: 'read', read: this.warm.adopt(h) };
   }
 
+  /** The handle kept open on this file (leased ahead of its opens, or kept from the last), if any. */
+  warmHandle(path: string, info: FileInfo): ReadHandle | undefined {
+    return info.folder || this.staged.has(path) ? undefined : this.warm.peek(info);
+  }
+
   /** Whether a read handle is kept open between opens (a warm handle). */
   keeps(h: ReadHandle): boolean {
     return this.warm.holds(h);
@@ -354,7 +379,10 @@ export class Vfs {
   private async warmUp(info: FileInfo): Promise<void> {
     const cached = { ...info, inAlluxioPercentage: 100 };
     const h = await ReadHandle.openWhollyCached(this.fs, cached, this.opts.readType).catch(() => undefined);
-    if (h && !(await this.warm.adoptIdle(h))) await h.release();
+    if (!h) return;
+    if (!(await this.warm.adoptIdle(h))) return h.release();
+    const path = this.mountPath(info.path);
+    if (path !== undefined) this.onWarm?.(path, h.info);
   }
 
   /** Closes what the mount keeps open between opens (at unmount). */

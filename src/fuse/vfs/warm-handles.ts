@@ -69,6 +69,12 @@ export class WarmHandles {
     return e.handle;
   }
 
+  /** The warm handle of this very file, if one is kept and still good to open; no reference taken. */
+  peek(info: FileInfo, nowMs = Date.now()): ReadHandle | undefined {
+    const e = this.entries.get(keyOf(info));
+    return e && nowMs - e.openedAtMs <= this.opts.maxAgeMs ? e.handle : undefined;
+  }
+
   /** Keeps a newly opened handle for reuse when it holds the whole file locally; returns it. */
   adopt(handle: ReadHandle, nowMs = Date.now()): ReadHandle {
     // Not kept: not whole locally, too big, or a concurrent open's handle is kept already.
