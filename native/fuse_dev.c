@@ -376,6 +376,7 @@ typedef struct {
 } reply_io_t;
 
 #define FUSE_LOOKUP_ 1
+#define FUSE_GETATTR_ 3
 #define FUSE_OPEN_ 14
 #define FUSE_READ_ 15
 #define FUSE_RELEASE_ 18
@@ -549,6 +550,7 @@ static bool answer_in_native(reader_t *r, reply_io_t *io, const char *buf, ssize
   memcpy(&opcode, buf + 4, 4);
   // A LOOKUP body is only its name: shorter than any other this answers.
   if (opcode == FUSE_LOOKUP_) return strata_fuse_answer_lookup(r->fd, buf, (size_t)n);
+  if (opcode == FUSE_GETATTR_) return strata_fuse_answer_getattr(r->fd, buf, (size_t)n);
   if (n < FUSE_IN_HEADER_SIZE_ + 8) return false;
   uint64_t unique;
   memcpy(&unique, buf + 8, 8);

@@ -61,6 +61,7 @@ void strata_register_file_cache(napi_env env, napi_value exports);
 
 // fuse_entries.c, for the reader threads of fuse_dev.c.
 bool strata_fuse_answer_lookup(int fuse_fd, const char *buf, size_t n);
+bool strata_fuse_answer_getattr(int fuse_fd, const char *buf, size_t n);
 void strata_fuse_forget_entries(int fuse_fd);
 
 typedef struct {

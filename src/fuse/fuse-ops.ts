@@ -616,6 +616,7 @@ export class FuseOps {
     const offset = b.u64();
     const size = b.u32();
     const path = this.pathOf(nodeid);
+    const since = this.entries.current;
     let listing = this.dirs.get(fh);
     if (!listing || offset === 0) {
       listing = await this.vfs.list(path);
@@ -629,8 +630,11 @@ export class FuseOps {
     // With READDIRPLUS each entry sent counts as a lookup: ids are given only to those that fit.
     return packDirents(entries, offset, size, plus, this.opts.timeouts, (e) => {
       if (plus && e.info) {
-        e.nodeid = this.inodes.lookup(joinPath(path, e.name), e.info.fileId);
+        const child = joinPath(path, e.name);
+        e.nodeid = this.inodes.lookup(child, e.info.fileId);
         e.attr = this.attr(e.info);
+        // Its next lookups and attribute checks, past the kernel's timeouts, need no JavaScript.
+        this.entries.offer(since, nodeid, e.name, e.nodeid, entryOut(e.nodeid, e.attr, this.opts.timeouts), this.vfs.freshForMs(child));
       }
     });
   }

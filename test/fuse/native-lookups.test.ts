@@ -1,13 +1,13 @@
 /**
  * Once the kernel's entry timeout has passed, every open or stat of a path asks the mount again
- * for each name on it. Names whose metadata the mount holds fresh are answered by the native
- * reader threads; those answers must never outlive a change made through the mount, and their
+ * for each name on it, and for attributes past their timeout. Names whose metadata the mount
+ * holds fresh are answered by the native reader threads, their attributes too; those answers must never outlive a change made through the mount, and their
  * lookups must count when the kernel forgets the inodes.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { FuseEnv, sh } from '../helpers/fuse.js';
 
 let f: FuseEnv;
@@ -43,6 +43,26 @@ test('the lookups that revalidate known names are answered by the reader threads
   const after = lookups(await requests());
   assert.ok(after.readers - before.readers >= files.length, `answered by the reader threads: ${after.readers - before.readers} of ${files.length}`);
   assert.ok(after.main - before.main <= 2, `answered by the main thread: ${after.main - before.main}`);
+});
+
+test('attributes asked for again after their timeout are answered by the reader threads', async () => {
+  const x = files[5];
+  await pastEntryTimeout();
+  statSync(f.path(`nl/${x.name}`));
+  const fd = openSync(f.path(`nl/${x.name}`), 'r');
+  try {
+    const before = (await requests()).GETATTR ?? { main: 0, readers: 0 };
+    for (let i = 0; i < 3; i++) {
+      await pastEntryTimeout();
+      assert.equal(fstatSync(fd).size, x.data.length);
+    }
+    const after = (await requests()).GETATTR ?? { main: 0, readers: 0 };
+    assert.ok(after.readers - before.readers >= 3, `answered by the reader threads: ${after.readers - before.readers}`);
+    // One is the mount root's own: reading the counts checks its permissions, past its timeout.
+    assert.ok(after.main - before.main <= 1, `answered by the main thread: ${after.main - before.main}`);
+  } finally {
+    closeSync(fd);
+  }
 });
 
 test('a name removed, renamed or rewritten through the mount is never answered from before', async () => {
