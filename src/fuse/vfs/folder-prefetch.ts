@@ -70,12 +70,12 @@ export class FolderPrefetch {
     const now = Date.now();
     const done = this.prefetchedAt.get(dir);
     if (done !== undefined && now - done < AGAIN_MS) return;
-    const seen = count(this.coldOpens, dir, info.fileId, now);
+    const seen = countColdOpen(this.coldOpens, dir, info.fileId, now);
     // The root has no siblings (it is its own parent).
     const parent = dir === '/' ? undefined : parentPath(dir);
     const siblingStarted = parent === undefined ? undefined : this.datasetParents.get(parent);
     const sibling = siblingStarted !== undefined && now - siblingStarted < AGAIN_MS;
-    const acrossSiblings = parent === undefined ? 0 : count(this.coldOpensUnder, parent, info.fileId, now);
+    const acrossSiblings = parent === undefined ? 0 : countColdOpen(this.coldOpensUnder, parent, info.fileId, now);
     if (seen < this.opts.trigger && acrossSiblings < this.opts.trigger && !sibling) return;
     this.start(dir, now, folderEntries);
     if (parent === undefined) return;
@@ -117,7 +117,7 @@ export class FolderPrefetch {
 }
 
 /** Counts a file's cold open under `key` (a new window once the last is over): how many now. */
-function count(m: Map<string, { firstMs: number; files: Set<number> }>, key: string, fileId: number, now: number): number {
+function countColdOpen(m: Map<string, { firstMs: number; files: Set<number> }>, key: string, fileId: number, now: number): number {
   let seen = m.get(key);
   if (!seen || now - seen.firstMs > WINDOW_MS) {
     m.delete(key);

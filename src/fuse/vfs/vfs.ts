@@ -104,7 +104,8 @@ export class Vfs {
   /** The path inside the mount of a Strata path; undefined if it lies outside. */
   mountPath(strataPath: string): string | undefined {
     const root = this.opts.root;
-    if (root === '/' || strataPath === root) return root === '/' ? strataPath : '/';
+    if (root === '/') return strataPath;
+    if (strataPath === root) return '/';
     return strataPath.startsWith(`${root}/`) ? strataPath.slice(root.length) : undefined;
   }
 
