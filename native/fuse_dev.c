@@ -543,19 +543,18 @@ static int xattr_foreign_errno(const char *name, size_t len) {
   return ENODATA;
 }
 
-// True when the request was answered here: a READ of a served handle, or a GETXATTR of a
-// name outside Strata's.
-static bool answer_in_native(reader_t *r, reply_io_t *io, const char *buf, ssize_t n) {
-  uint32_t opcode;
-  memcpy(&opcode, buf + 4, 4);
+// True when the request was answered here: a LOOKUP or GETATTR of a name JavaScript offered, an
+// OPEN or RELEASE of an inode with an opener, a READ of a served handle, or a GETXATTR of a name
+// outside Strata's.
+static bool answer_in_native(reader_t *r, reply_io_t *io, uint32_t opcode, const char *buf, ssize_t n) {
   // A LOOKUP body is only its name: shorter than any other this answers.
   if (opcode == FUSE_LOOKUP_) return strata_fuse_answer_lookup(r->fd, buf, (size_t)n);
   if (opcode == FUSE_GETATTR_) return strata_fuse_answer_getattr(r->fd, buf, (size_t)n);
   if (n < FUSE_IN_HEADER_SIZE_ + 8) return false;
   uint64_t unique;
   memcpy(&unique, buf + 8, 8);
-  if (opcode == FUSE_OPEN_ && n >= FUSE_IN_HEADER_SIZE_ + 8) return answer_open(r, buf, unique);
-  if (opcode == FUSE_RELEASE_ && n >= FUSE_IN_HEADER_SIZE_ + 8) return answer_release(r, buf, unique);
+  if (opcode == FUSE_OPEN_) return answer_open(r, buf, unique);
+  if (opcode == FUSE_RELEASE_) return answer_release(r, buf, unique);
   if (opcode == FUSE_READ_ && n >= FUSE_IN_HEADER_SIZE_ + FUSE_READ_IN_SIZE_) {
     uint64_t fh, offset;
     uint32_t size;
@@ -630,9 +629,9 @@ static void *reader_main(void *arg) {
     ssize_t n = read(r->fd, buf, r->bufsize);
     // ENOENT: the request was interrupted before it was read; read the next one.
     if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == ENOENT)) continue;
-    if (n > 0 && answer_in_native(r, &io, buf, n)) {
-      uint32_t opcode;
-      memcpy(&opcode, buf + 4, 4);
+    uint32_t opcode = 0;
+    if (n >= 8) memcpy(&opcode, buf + 4, 4);
+    if (n > 0 && answer_in_native(r, &io, opcode, buf, n)) {
       __atomic_fetch_add(&native_answers[opcode % OPCODES], 1, __ATOMIC_RELAXED);
       continue;
     }

@@ -102,7 +102,7 @@ export class Vfs {
   }
 
   /** The path inside the mount of a Strata path; undefined if it lies outside. */
-  mountPath(strataPath: string): string | undefined {
+  private mountPath(strataPath: string): string | undefined {
     const root = this.opts.root;
     if (root === '/') return strataPath;
     if (strataPath === root) return '/';
