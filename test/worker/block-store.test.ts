@@ -389,6 +389,26 @@ test('a crash mid-block in the middle of a cached file punches only that range',
   assert.deepEqual(s.blocksOfFile(8).map((m) => m.index), [0, 2]);
 });
 
+test('a store that could not make room finds it once a lease runs out or a file is unpinned', async () => {
+  // No sweep timer runs in this test: only an eviction's own sweep ends leases.
+  const s = await openStore(await layout([2]), { leaseSweepIntervalMs: 3_600_000 });
+  await put(s, 1, 0);
+  await put(s, 2, 0);
+  s.setPinnedFiles([1]);
+  s.acquireLease([blockIdOf(2, 0)], 50);
+  for (let i = 0; i < 3; i++) await assert.rejects(s.createBlock({ fileId: 3, index: 0, blockSize: BS, length: BS }), code('RESOURCE_EXHAUSTED'));
+  await sleep(80);
+  await put(s, 3, 0);
+  assert.equal(s.has(blockIdOf(2, 0)), false, 'the expired lease no longer held its block');
+
+  s.acquireLease([blockIdOf(3, 0)], 60_000);
+  for (let i = 0; i < 3; i++) await assert.rejects(s.createBlock({ fileId: 4, index: 0, blockSize: BS, length: BS }), code('RESOURCE_EXHAUSTED'));
+  s.setPinnedFiles([]);
+  await put(s, 4, 0);
+  assert.equal(s.has(blockIdOf(1, 0)), false, 'the unpinned block made room');
+  assert.equal(s.has(blockIdOf(3, 0)), true, 'the leased one stayed');
+});
+
 test('leases expire', async () => {
   const s = await openStore(await layout([1]), { leaseSweepIntervalMs: 10 });
   await put(s, 1, 0);

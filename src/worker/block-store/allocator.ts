@@ -20,8 +20,22 @@ import type { Tier, TierDir } from './tiers.js';
  */
 export type PlaceMode = 'free-first' | 'tier-first' | 'free-only';
 
+interface HeldBytes {
+  pinned: number;
+  leased: number;
+  moving: number;
+}
+
 export class Allocator {
   private readonly mutex = new Mutex();
+  /**
+   * What a full walk of the LRU order found a folder can free at most, at a store version: until
+   * something changes, a block that needs more fails at once. A cache full of leased blocks (a
+   * mount's warm files) otherwise cost every block read cold two walks of every block cached.
+   */
+  private readonly freeable = new Map<TierDir, { version: number; bytes: number }>();
+  /** describe()'s walk, kept for the store version it was made at. */
+  private described?: { tier: Tier; version: number; held: HeldBytes };
 
   constructor(private readonly state: StoreState) {}
 
@@ -64,41 +78,56 @@ export class Allocator {
     return dir;
   }
 
-  /** Evicts LRU blocks from one folder of the tier until `bytes` fit, and reserves them. */
+  /**
+   * Evicts LRU blocks from one folder of the tier until `bytes` fit, and reserves them: the
+   * folder that holds the file already if it can make room, else the one with the most free room
+   * that can. The LRU order is walked only as far as the victims needed; a full walk happens only
+   * when no folder can make room (everything pinned or leased).
+   */
   private async makeRoomIn(tier: Tier, fileId: number, bytes: number): Promise<TierDir | undefined> {
     this.state.leases.sweep();
-    const feasible = tier.dirs
-      .map((dir) => ({ dir, reachable: dir.freeBytes + this.victims(dir).reduce((n, r) => n + r.length, 0) }))
-      .filter((c) => c.reachable >= bytes);
-    const chosen = feasible.find((c) => c.dir.holdsFile(fileId)) ?? feasible.sort((a, b) => b.reachable - a.reachable)[0];
-    if (!chosen) return undefined;
-    const dir = chosen.dir;
-    const tried = new Set<BlockRecord>();
-    while (dir.freeBytes < bytes) {
-      const victim = this.victims(dir).find((r) => !tried.has(r));
-      if (!victim) return undefined;
-      tried.add(victim);
+    const feasible = tier.dirs.filter((dir) => this.canFree(dir, bytes - dir.freeBytes));
+    const dir = feasible.find((d) => d.holdsFile(fileId)) ?? feasible.sort((a, b) => b.freeBytes - a.freeBytes)[0];
+    if (!dir) return undefined;
+    // Evicting may fail for a victim (it moved meanwhile): the walk goes on to the next one.
+    for (const victim of this.victims(dir)) {
+      if (dir.freeBytes >= bytes) break;
       await this.evict(victim);
     }
+    if (dir.freeBytes < bytes) return undefined;
     dir.reserve(fileId, bytes);
     return dir;
   }
 
-  /** Blocks of a folder that may be evicted now, least recently used first. */
-  private victims(dir: TierDir): BlockRecord[] {
-    const out: BlockRecord[] = [];
+  /** Whether evicting from `dir` can free `bytes` more. */
+  private canFree(dir: TierDir, bytes: number): boolean {
+    const version = this.state.version;
+    const known = this.freeable.get(dir);
+    if (known?.version === version && bytes > known.bytes) return false;
+    let found = 0;
+    for (const rec of this.victims(dir)) {
+      if (found >= bytes) return true;
+      found += rec.length;
+    }
+    if (found >= bytes) return true;
+    this.freeable.set(dir, { version, bytes: found });
+    return false;
+  }
+
+  /** Blocks of a folder that may be evicted now, least recently used first, found as asked for. */
+  private *victims(dir: TierDir): Generator<BlockRecord> {
+    // A Map's iterator survives deletes and skips what they removed: evicting while walking is safe.
     for (const id of this.state.lru.oldestFirst()) {
       const rec = this.state.blocks.get(id);
-      if (rec && rec.dir === dir && this.state.movable(rec)) out.push(rec);
+      if (rec && rec.dir === dir && this.state.movable(rec)) yield rec;
     }
-    return out;
   }
 
   /** Demotes a block to a lower tier if one can take it, else drops it. */
   private async evict(rec: BlockRecord): Promise<void> {
-    const { stats, tiers, moving } = this.state;
+    const { stats, tiers } = this.state;
     const from = rec.dir.tier;
-    moving.add(rec.blockId);
+    this.state.startMoving(rec.blockId);
     try {
       const lower = tiers.slice(from.level + 1).map((t) => t.level);
       const dest = lower.length > 0 ? await this.place(rec.fileId, rec.length, lower, 'tier-first') : undefined;
@@ -106,11 +135,11 @@ export class Allocator {
         if (!(await moveBlock(this.state, rec, dest))) return;
         stats.demotions++;
       } else {
-        moving.delete(rec.blockId);
+        this.state.stopMoving(rec.blockId);
         if (!(await dropBlock(this.state, rec))) return;
       }
     } finally {
-      moving.delete(rec.blockId);
+      this.state.stopMoving(rec.blockId);
     }
     stats.evictions++;
     stats.evictedBytes += rec.length;
@@ -119,21 +148,28 @@ export class Allocator {
 
   /** Why a tier could not make room: what holds its space. */
   describe(tier: Tier): string {
-    let pinned = 0;
-    let leased = 0;
-    let moving = 0;
-    for (const rec of this.state.blocks.values()) {
-      if (rec.dir.tier !== tier) continue;
-      if (this.state.pinnedFiles.has(rec.fileId)) pinned += rec.length;
-      else if (this.state.leases.isLeased(rec.blockId)) leased += rec.length;
-      else if (this.state.moving.has(rec.blockId)) moving += rec.length;
-    }
-    let removedLeased = 0;
-    for (const rec of this.state.doomed.values()) if (rec.dir.tier === tier) removedLeased += rec.length;
+    const { pinned, leased, moving } = this.heldIn(tier);
     const writing = tier.dirs.reduce((n, d) => n + d.reservedBytes, 0);
     return (
       `tier ${tier.alias} is full of pinned/leased blocks (${tier.usedBytes} of ${tier.capacityBytes} bytes used: ` +
-      `${pinned} pinned, ${leased + removedLeased} leased, ${writing} being written, ${moving} being moved)`
+      `${pinned} pinned, ${leased} leased, ${writing} being written, ${moving} being moved)`
     );
+  }
+
+  /** Bytes of a tier's blocks that may not move, by why (a walk of every block, kept per version). */
+  private heldIn(tier: Tier): HeldBytes {
+    const version = this.state.version;
+    if (this.described?.tier === tier && this.described.version === version) return this.described.held;
+    const held = { pinned: 0, leased: 0, moving: 0 };
+    for (const rec of this.state.blocks.values()) {
+      if (rec.dir.tier !== tier) continue;
+      if (this.state.pinnedFiles.has(rec.fileId)) held.pinned += rec.length;
+      else if (this.state.leases.isLeased(rec.blockId)) held.leased += rec.length;
+      else if (this.state.moving.has(rec.blockId)) held.moving += rec.length;
+    }
+    // Removed while leased: their bytes go when the last lease ends.
+    for (const rec of this.state.doomed.values()) if (rec.dir.tier === tier) held.leased += rec.length;
+    this.described = { tier, version, held };
+    return held;
   }
 }

@@ -195,14 +195,14 @@ export class BlockStore implements WriterOwner {
       if (!rec) throw new StrataError('NOT_FOUND', `block ${blockId} is not cached`);
       if (rec.dir.tier.level === 0) return true;
       if (!state.movable(rec)) return false;
-      state.moving.add(blockId);
+      state.startMoving(blockId);
       try {
         const dest = await this.allocator.place(rec.fileId, rec.length, [0], 'tier-first');
         if (!dest || !(await moveBlock(state, rec, dest))) return false;
         state.stats.promotions++;
         return true;
       } finally {
-        state.moving.delete(blockId);
+        state.stopMoving(blockId);
       }
     });
   }
@@ -261,7 +261,7 @@ export class BlockStore implements WriterOwner {
 
   /** Replaces the set of pinned files, whose blocks are never evicted. */
   setPinnedFiles(fileIds: Iterable<number>): void {
-    this.state.pinnedFiles = new Set(fileIds);
+    this.state.setPinned(fileIds);
   }
 
   usage(): TierUsage[] {

@@ -38,12 +38,14 @@ export class StoreState {
   readonly writing = new Set<number>();
   /** Blocks being demoted or promoted. */
   readonly moving = new Set<number>();
-  pinnedFiles = new Set<number>();
+  private pinned = new Set<number>();
   readonly lru = new LruOrder();
   readonly reads = new ReadTracker();
   readonly leases: LeaseTable;
   readonly stats: BlockStoreStats = { evictions: 0, demotions: 0, promotions: 0, evictedBytes: 0 };
   private added = new Map<number, string>();
+  /** Changes to what is committed, pinned or being moved (lease changes are the lease table's). */
+  private changes = 0;
   private removed = new Set<number>();
 
   constructor(
@@ -71,11 +73,34 @@ export class StoreState {
     };
   }
 
+  /** Goes up with every change that can make a block movable or not (see Allocator.canFree). */
+  get version(): number {
+    return this.changes + this.leases.changes;
+  }
+
+  get pinnedFiles(): ReadonlySet<number> {
+    return this.pinned;
+  }
+
+  setPinned(fileIds: Iterable<number>): void {
+    this.pinned = new Set(fileIds);
+    this.changes++;
+  }
+
+  startMoving(blockId: number): void {
+    this.moving.add(blockId);
+    this.changes++;
+  }
+
+  stopMoving(blockId: number): void {
+    if (this.moving.delete(blockId)) this.changes++;
+  }
+
   /** May this block be pushed out of its tier or moved now? */
   movable(rec: BlockRecord): boolean {
     return (
       this.blocks.get(rec.blockId) === rec &&
-      !this.pinnedFiles.has(rec.fileId) &&
+      !this.pinned.has(rec.fileId) &&
       !this.leases.isLeased(rec.blockId) &&
       !this.moving.has(rec.blockId)
     );
@@ -85,12 +110,14 @@ export class StoreState {
   hide(rec: BlockRecord): void {
     if (this.blocks.get(rec.blockId) !== rec) return;
     this.blocks.delete(rec.blockId);
+    this.changes++;
     this.lru.delete(rec.blockId);
     this.index.delete(rec.blockId);
     this.noteRemoved(rec.blockId);
   }
 
   noteAdded(blockId: number, tier: string): void {
+    this.changes++;
     this.removed.delete(blockId);
     this.added.set(blockId, tier);
   }
