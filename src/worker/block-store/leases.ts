@@ -20,8 +20,7 @@ export class LeaseTable {
    * sweep walked all of them.
    */
   private earliestExpiryMs = Infinity;
-  /** Goes up with every lease taken or ended. */
-  changes = 0;
+  private changeCount = 0;
 
   /** onUnleased is told of each block whose last lease went away. */
   constructor(
@@ -37,7 +36,7 @@ export class LeaseTable {
     const ids = [...new Set(blockIds)];
     this.leases.set(leaseId, { blockIds: ids, expiresAtMs: nowMs + ttlMs });
     this.earliestExpiryMs = Math.min(this.earliestExpiryMs, nowMs + ttlMs);
-    this.changes++;
+    this.changeCount++;
     for (const id of ids) this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
     return leaseId;
   }
@@ -47,7 +46,7 @@ export class LeaseTable {
     const lease = this.leases.get(leaseId);
     if (!lease) return false;
     this.leases.delete(leaseId);
-    this.changes++;
+    this.changeCount++;
     for (const id of lease.blockIds) {
       const left = (this.counts.get(id) ?? 1) - 1;
       if (left > 0) {
@@ -70,6 +69,11 @@ export class LeaseTable {
       renewed++;
     }
     return renewed;
+  }
+
+  /** Goes up with every lease taken or ended. */
+  get changes(): number {
+    return this.changeCount;
   }
 
   /** Leases held now, and the blocks they cover. */
