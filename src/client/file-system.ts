@@ -211,6 +211,14 @@ export class FileSystem {
     return this.workers.of(address).call('GET', '/api/v1/prefetch/loaded', { query: { after } });
   }
 
+  /**
+   * Blocks a worker has removed from its cache (freed, deleted) whose bytes leases still hold: a
+   * holder that keeps files open only for their next open should let them go.
+   */
+  async removedButLeased(address: WorkerAddress): Promise<number[]> {
+    return (await this.workers.of(address).call<{ blockIds: number[] }>('GET', '/api/v1/leases/wanted')).blockIds;
+  }
+
   async listWorkers(): Promise<WorkerInfo[]> {
     return this.master.call('GET', '/api/v1/workers');
   }

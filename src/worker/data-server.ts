@@ -207,6 +207,8 @@ export function registerDataServer(
       if (!Array.isArray(b.leaseIds)) throw new StrataError('INVALID_ARGUMENT', 'leaseIds must be a list');
       return { renewed: store.renewLeases(b.leaseIds, d.leaseTimeoutMs) };
     })
+    // Polled by mounts that keep files open between opens: what they should let go of.
+    .route('GET', '/api/v1/leases/wanted', async () => ({ blockIds: store.removedButLeased() }))
     .route('POST', '/api/v1/lease/release', async (ctx) => {
       store.releaseLease((await ctx.json<{ leaseId: string }>()).leaseId);
       return {};

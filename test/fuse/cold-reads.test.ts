@@ -135,7 +135,7 @@ for off, size in ${JSON.stringify(ranges)}:
 });
 
 test('a folder read cold file after file has its other files loaded ahead of the readers', async () => {
-  const leasesBefore = await f!.leasesHeld();
+  const leasesBefore = await f!.settledLeases();
   // The mount's default: four cold opens in one folder start its prefetch.
   const r = await sh(`for i in 0 1 2 3; do cat ${f!.path('s3/ds')}/f$i > /dev/null; done`);
   assert.equal(r.code, 0, r.stderr);

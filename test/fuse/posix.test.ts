@@ -115,7 +115,7 @@ test('several readers of one file at once', async () => {
   await f.env.run(['fs', 'free', '/shared.bin']);
   // The worker drops the blocks at its next heartbeat: read once they are gone, so all is cold.
   for (let i = 0; i < 50 && !/inAlluxioPercentage=0,/.test((await f.env.run(['fs', 'stat', '/shared.bin'])).stdout); i++) await new Promise((res) => setTimeout(res, 100));
-  const leasesBefore = await f.leasesHeld();
+  const leasesBefore = await f.settledLeases();
   const r = await sh(`for i in 1 2 3 4 5 6; do md5sum ${f.path('shared.bin')} & done; wait`);
   const sums = r.stdout.trim().split('\n').map((l) => l.split(' ')[0]);
   assert.equal(sums.length, 6);

@@ -38,9 +38,35 @@ export class FuseEnv {
 
   /** Short-circuit leases the worker holds now (its `strata_worker_leases` gauge). */
   async leasesHeld(): Promise<number> {
+    return this.workerMetric('strata_worker_leases{kind="leases"');
+  }
+
+  /**
+   * Leases held once the count stays put longer than a mount's poll for removed files (2 s):
+   * files removed in earlier steps that the mount kept open are let go by then.
+   */
+  async settledLeases(timeoutMs = 15_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let last = await this.leasesHeld();
+    for (let since = Date.now(); Date.now() - since < 2500; ) {
+      if (Date.now() > deadline) throw new Error(`the worker's lease count did not settle within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 250));
+      const now = await this.leasesHeld();
+      if (now !== last) [last, since] = [now, Date.now()];
+    }
+    return last;
+  }
+
+  /** Bytes the worker's memory tier holds now (its `strata_worker_tier_bytes` gauge). */
+  async cachedBytes(): Promise<number> {
+    return this.workerMetric('strata_worker_tier_bytes{tier="MEM",kind="used"');
+  }
+
+  /** The value of the worker's metric line that starts with `prefix`. */
+  private async workerMetric(prefix: string): Promise<number> {
     const res = await fetch(`http://127.0.0.1:${this.env.props['strata.worker.web.port']}/metrics`);
-    const line = (await res.text()).split('\n').find((l) => l.startsWith('strata_worker_leases{kind="leases"'));
-    if (!line) throw new Error('the worker exports no strata_worker_leases gauge');
+    const line = (await res.text()).split('\n').find((l) => l.startsWith(prefix));
+    if (!line) throw new Error(`the worker exports no metric ${prefix}}`);
     return Number(line.split(' ')[1]);
   }
 

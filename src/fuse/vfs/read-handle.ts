@@ -46,6 +46,8 @@ export class ReadHandle {
   private stream?: Promise<FileInStream>;
   private local?: ShortCircuitReader;
   private localAddress?: string;
+  /** The local worker this handle leases from, if any. */
+  localWorker?: WorkerAddress;
   private readonly fds = new Map<string, number>();
   private readonly opening = new Map<string, Promise<number>>();
   /** The single cache file holding the whole file, when there is one. */
@@ -121,6 +123,7 @@ export class ReadHandle {
       if (!reader) return false;
       this.local = reader;
       this.localAddress = addressKey(address);
+      this.localWorker = address;
     }
     if (this.localAddress !== addressKey(address)) return false;
     const reader = this.local;

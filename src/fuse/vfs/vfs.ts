@@ -14,6 +14,7 @@ import { FolderPrefetch, type FolderPrefetchOptions } from './folder-prefetch.js
 import { PrefetchWarmer } from './prefetch-warmer.js';
 import { MetadataCache } from './metadata-cache.js';
 import { ReadHandle } from './read-handle.js';
+import { RemovalWatch } from './removal-watch.js';
 import { StagedFile } from './staged-file.js';
 import { WarmHandles, type WarmHandlesOptions } from './warm-handles.js';
 
@@ -52,6 +53,8 @@ let nextStagedIno = 2 ** 40;
 const RELIST_MAX_ENTRIES = 4096;
 /** How often the local worker is asked which prefetched files are in (while some are awaited). */
 const PREFETCH_POLL_MS = 50;
+/** How often workers are asked which files kept open here left their cache. */
+const REMOVAL_POLL_MS = 2000;
 /** How long a prefetched file is awaited before it is left to its readers. */
 const PREFETCH_WAIT_MS = 120_000;
 const LISTED_FOLDERS_MAX = 1024;
@@ -64,6 +67,7 @@ export class Vfs {
   private mounts?: { at: number; list: MountPointInfo[] };
   private readonly warm: WarmHandles;
   private readonly prefetch: FolderPrefetch;
+  private readonly removals: RemovalWatch;
   /** Folders listed through the mount, with their size and time then (a hint of what to re-list). */
   private readonly listed = new Map<string, { size: number; atMs: number }>();
   private readonly relists = new Map<string, Promise<unknown>>();
@@ -86,6 +90,7 @@ export class Vfs {
     });
     mkdirSync(opts.scratchDir, { recursive: true, mode: 0o700 });
     this.warm = new WarmHandles(opts.warmHandles);
+    this.removals = new RemovalWatch(fs, this.warm, REMOVAL_POLL_MS, opts.logger);
     const warmer = new PrefetchWarmer(
       fs,
       (info) => {
@@ -389,6 +394,7 @@ export class Vfs {
   /** Closes what the mount keeps open between opens (at unmount). */
   async close(): Promise<void> {
     this.prefetch.close();
+    this.removals.close();
     await this.warm.closeAll();
   }
 

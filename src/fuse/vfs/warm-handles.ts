@@ -8,7 +8,8 @@
  * worker's lease timeout). Only files up to maxFileBytes are kept: for them the round trip is a
  * large part of a read, and a lease held on a big file would keep much of the cache from eviction.
  */
-import type { FileInfo } from '../../common/types.js';
+import type { FileInfo, WorkerAddress } from '../../common/types.js';
+import { addressKey } from '../../client/worker-picker.js';
 import type { ReadHandle } from './read-handle.js';
 
 export interface WarmHandlesOptions {
@@ -24,6 +25,8 @@ interface Entry {
   refs: number;
   openedAtMs: number;
   idleSinceMs?: number;
+  /** Its file left the worker's cache while open here: closed at its last release, not kept. */
+  removed?: boolean;
 }
 
 function keyOf(info: FileInfo): string {
@@ -54,7 +57,7 @@ export class WarmHandles {
     const key = keyOf(info);
     const e = this.entries.get(key);
     if (!e) return undefined;
-    const freed = info.inAlluxioPercentage < 100 && infoAtMs >= e.openedAtMs;
+    const freed = e.removed || (info.inAlluxioPercentage < 100 && infoAtMs >= e.openedAtMs);
     if (freed || nowMs - e.openedAtMs > this.opts.maxAgeMs) {
       if (e.refs === 0) await this.closeIdle((x) => x === e);
       return undefined;
@@ -72,7 +75,7 @@ export class WarmHandles {
   /** The warm handle of this very file, if one is kept and still good to open; no reference taken. */
   peek(info: FileInfo, nowMs = Date.now()): ReadHandle | undefined {
     const e = this.entries.get(keyOf(info));
-    return e && nowMs - e.openedAtMs <= this.opts.maxAgeMs ? e.handle : undefined;
+    return e && !e.removed && nowMs - e.openedAtMs <= this.opts.maxAgeMs ? e.handle : undefined;
   }
 
   /** Keeps a newly opened handle for reuse when it holds the whole file locally; returns it. */
@@ -113,7 +116,11 @@ export class WarmHandles {
     const key = this.keys.get(handle);
     const e = key === undefined ? undefined : this.entries.get(key);
     if (!e || e.handle !== handle) return false;
-    if (--e.refs === 0) {
+    if (--e.refs > 0) return true;
+    if (e.removed && !handle.inUseElsewhere?.(0)) {
+      this.entries.delete(key!);
+      await handle.release();
+    } else {
       e.idleSinceMs = nowMs;
       this.idle++;
       this.idleBytes += e.handle.info.length;
@@ -121,6 +128,26 @@ export class WarmHandles {
       if (over()) await this.closeIdle(over);
     }
     return true;
+  }
+
+  /** The local workers whose leases the kept handles hold. */
+  workers(): WorkerAddress[] {
+    const out = new Map<string, WorkerAddress>();
+    for (const e of this.entries.values()) {
+      const w = e.handle.localWorker;
+      if (w) out.set(addressKey(w), w);
+    }
+    return [...out.values()];
+  }
+
+  /**
+   * These files left the cache (`fs free`, a delete) while kept here: their leases keep the
+   * worker from giving their room back, so idle handles close now and open ones at their last
+   * release. A handle that the FUSE edge has open natively closes once that is closed.
+   */
+  async letGo(fileIds: ReadonlySet<number>): Promise<void> {
+    for (const e of this.entries.values()) if (fileIds.has(e.handle.info.fileId)) e.removed = true;
+    await this.closeIdle((e) => e.removed === true);
   }
 
   /** Closes idle handles past their time (and, after maxAge, ones no longer worth reusing). */

@@ -223,6 +223,15 @@ export class BlockStore implements WriterOwner {
     });
   }
 
+  /**
+   * Blocks removed from the cache (freed, evicted by the master, deleted) that leases still hold:
+   * their bytes stay until the last holder lets go, so holders that keep files open only in case
+   * they are read again (a mount's warm files) should let go.
+   */
+  removedButLeased(): number[] {
+    return [...this.state.doomed.keys()];
+  }
+
   /** Leases blocks for short-circuit reads: they stay where they are until release or expiry. */
   acquireLease(blockIds: number[], ttlMs: number): Lease {
     this.checkOpen();
