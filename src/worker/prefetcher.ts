@@ -4,10 +4,11 @@
  * that a dataset's first epoch is bounded by the UFS's bandwidth, not by how many files the
  * readers happen to ask for at a time. Readers of a block being prefetched join its fill.
  *
- * A prefetch never evicts: its blocks go only where a tier has free room (the store's free-only
- * placement), while the tiers keep some room free for readers' fills, and the rest of the queue
- * is dropped when there is none. Blocks a reader asks for meanwhile are filled at once, never
- * queued behind it.
+ * A prefetch evicts only what no one has used lately: its blocks go where a tier has free room
+ * (the store's free-only placement), while the tiers keep some room free for readers' fills;
+ * past that, in place of blocks not used for `evictIdleMs` (an older dataset), and the rest of
+ * the queue is dropped when there are none. Blocks a reader asks for meanwhile are filled at
+ * once, never queued behind it.
  */
 import type { Logger } from '../common/logging.js';
 import type { BlockStore } from './block-store/index.js';
@@ -23,6 +24,8 @@ export interface PrefetcherOptions {
   maxQueued: number;
   /** Room left free in the tiers, as a fraction of their capacity (readers' fills need it). */
   headroom: number;
+  /** Past the headroom, blocks not used for this long may be evicted for a prefetch (0: none). */
+  evictIdleMs: number;
 }
 
 export class Prefetcher {
@@ -116,12 +119,13 @@ export class Prefetcher {
       } catch {
         continue;
       }
-      if (!this.roomFor(length)) {
+      const evicting = !this.roomFor(length);
+      if (evicting && !(this.opts.evictIdleMs > 0)) {
         this.stop(1);
         return;
       }
       this.running++;
-      void this.load(t, length).finally(() => {
+      void this.load(t, length, evicting).finally(() => {
         this.running--;
         if (this.running === 0 && this.queue.length === 0) this.forgotten.clear();
         this.pump();
@@ -134,16 +138,24 @@ export class Prefetcher {
     const dropped = this.queue.length + extra;
     if (dropped === 0) return;
     this.dropped += dropped;
-    this.logger.info({ dropped }, 'prefetch stopped: the cache has no room left that it may take without evicting');
+    this.logger.info({ dropped }, 'prefetch stopped: the cache has no room left that it may take (free, or held by blocks idle for strata.worker.prefetch.evict.idle)');
     for (const q of this.queue.splice(0)) this.queued.delete(q.blockId);
   }
 
-  private async load(t: FillTarget, length: number): Promise<void> {
+  /** Loads one block: into free room, or (`evicting`) into room made by evicting idle blocks. */
+  private async load(t: FillTarget, length: number, evicting: boolean): Promise<void> {
     try {
       this.starting += length;
-      const fill = await this.filler.start(t, { noEviction: true }).finally(() => (this.starting -= length));
+      let fill;
+      try {
+        if (evicting && (await this.store.evictIdle(length, this.opts.evictIdleMs)) < length) return this.stop();
+        fill = await this.filler.start(t, { noEviction: true });
+      } finally {
+        this.starting -= length;
+      }
       if (!fill) {
-        if (!this.roomFor(length)) this.stop();
+        // Room a reader took meanwhile: the next block evicts for itself, if it may.
+        if (!this.roomFor(length) && !(this.opts.evictIdleMs > 0)) this.stop();
         return;
       }
       await fill.done;

@@ -123,7 +123,7 @@ export class WorkerProcess {
     );
     const leaseTimeoutMs = conf.getMs('strata.worker.shortcircuit.lease.timeout');
     const persister = new Persister({ store, ufs, master: link, identity, timeoutMs, leaseTimeoutMs });
-    const prefetcher = new Prefetcher(store, filler, { concurrency: Math.max(1, conf.getInt('strata.worker.prefetch.concurrency')), maxQueued: 1_000_000, headroom: 0.05 }, logger);
+    const prefetcher = new Prefetcher(store, filler, { concurrency: Math.max(1, conf.getInt('strata.worker.prefetch.concurrency')), maxQueued: 1_000_000, headroom: 0.05, evictIdleMs: conf.getMs('strata.worker.prefetch.evict.idle') }, logger);
     registerDataServer(rpc, { store, filler, prefetcher, ufs, master: link, persister, metrics, logger, leaseTimeoutMs, topTier: tiers[0]!.alias });
     await link.heartbeat();
     link.start(conf.getMs('strata.worker.block.heartbeat.interval'));

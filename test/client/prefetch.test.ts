@@ -1,7 +1,8 @@
 /**
  * Prefetch (what a mount asks for when it sees a folder read cold): the worker loads the blocks
  * in the background, many at once, and stops where the cache has no room left that it may take
- * without evicting what readers cached.
+ * without evicting what readers cached lately; blocks no one used for a while (an older
+ * dataset) make way for it.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -70,6 +71,39 @@ test('prefetched files are loaded in the background, up to the room the cache ha
   assert.deepEqual(await c.fs.prefetchLoaded(worker, since.next), { next: since.next, blockIds: [] });
   // What was prefetched reads back right, from the cache.
   assert.ok((await readFile(c.fs, `/ds/${loaded[0]!.name}`)).equals(data));
+});
+
+test('a prefetch into a full cache evicts the blocks no one used lately, and only those', async () => {
+  const d = await startCluster({
+    conf: { 'strata.user.block.size.bytes.default': '1MB', 'strata.worker.tieredstore.level0.dirs.quota': '10MB', 'strata.worker.prefetch.evict.idle': '2s' },
+  });
+  try {
+    const data = randomBytes(MB);
+    for (const ds of ['old', 'new']) {
+      mkdirSync(join(d.ufsRoot, ds));
+      for (let i = 0; i < 9; i++) writeFileSync(join(d.ufsRoot, ds, `f${i}`), data);
+    }
+    // Yesterday's dataset fills the cache (8 of its 10 MB).
+    for (let i = 0; i < 8; i++) assert.ok((await readFile(d.fs, `/old/f${i}`, 'CACHE')).equals(data));
+    await new Promise((r) => setTimeout(r, 2500));
+    // One of its files is read again: used lately, it stays.
+    assert.ok((await readFile(d.fs, '/old/f3', 'CACHE')).equals(data));
+    assert.equal(await d.fs.prefetch(await d.fs.listStatus('/new', { blocks: true })), 9);
+    const deadline = Date.now() + 15_000;
+    let state = '';
+    for (;;) {
+      const cached = async (ds: string) => (await d.fs.listStatus(`/${ds}`)).map((f) => (f.inAlluxioPercentage === 100 ? 1 : 0)).join('');
+      const now = `old ${await cached('old')} new ${await cached('new')}`;
+      if (now === state || Date.now() > deadline) break;
+      state = now;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    // 1 MB of free room above the 5% kept free, then the 7 idle files of the old set: 8 new files.
+    assert.equal(state, 'old 000100000 new 111111110', 'cached (1) and not (0), file by file');
+    assert.ok((await readFile(d.fs, '/new/f0')).equals(data));
+  } finally {
+    await d.stop();
+  }
 });
 
 test('fs free of files being prefetched drops what is queued, and what was in flight once it lands', async () => {

@@ -159,6 +159,27 @@ test('a block that may not evict (a prefetch) goes only where there is free room
   assert.deepEqual(s.listBlocks(), { MEM: [blockIdOf(1, 0), blockIdOf(2, 0)], SSD: [blockIdOf(3, 0)] });
 });
 
+test('evictIdle drops only blocks no one used for the given time, oldest first, never pinned or leased ones', async () => {
+  const s = await openStore(await layout([3], [2]));
+  for (const f of [1, 2, 3, 4, 5]) await put(s, f, 0);
+  s.setPinnedFiles([1]);
+  const lease = s.acquireLease([blockIdOf(2, 0)], 60_000);
+  await sleep(300);
+  s.touch(blockIdOf(3, 0)); // used just now
+  // Idle for 200 ms: 4 and 5 (1 is pinned, 2 leased, 3 used); 4 is the older.
+  assert.equal(await s.evictIdle(BS, 200), BS);
+  assert.equal(s.has(blockIdOf(4, 0)), false);
+  assert.equal(s.has(blockIdOf(5, 0)), true);
+  // Asked for more than there is: what there is goes, and the answer says how much.
+  assert.equal(await s.evictIdle(3 * BS, 200), BS);
+  assert.deepEqual([1, 2, 3, 4, 5].map((f) => s.has(blockIdOf(f, 0))), [true, true, true, false, false]);
+  // Nothing idle that long: nothing goes.
+  assert.equal(await s.evictIdle(BS, 60_000), 0);
+  assert.equal(s.stats.evictions, 2);
+  assert.equal(s.stats.demotions, 0, 'dropped, not demoted');
+  s.releaseLease(lease.leaseId);
+});
+
 test('eviction is LRU, demotes MEM to SSD, and drops from the last tier', async () => {
   const s = await openStore(await layout([2], [2]));
   const data = new Map<number, Buffer>();

@@ -40,6 +40,7 @@ export const PROPERTY_KEYS: PropertyKey[] = [
   { name: 'strata.worker.index.dir', type: 'string', default: '${strata.work.dir}/worker-${strata.worker.rpc.port}', description: "Folder of the worker's block index." },
   { name: 'strata.worker.block.heartbeat.interval', type: 'duration', default: '1s', description: 'How often a worker reports to the master.' },
   { name: 'strata.worker.prefetch.concurrency', type: 'int', default: '64', description: 'Blocks a worker loads from the UFS at once for prefetches (folders a mount sees read cold); a UFS far away needs many in flight to reach its bandwidth.' },
+  { name: 'strata.worker.prefetch.evict.idle', type: 'duration', default: '5min', description: 'A prefetch that finds no free room may evict cached blocks no one has used for this long (an older dataset), never more recent ones (0: a prefetch never evicts).' },
   { name: 'strata.worker.shortcircuit.lease.timeout', type: 'duration', default: '10min', description: 'A short-circuit lease not released by then expires.' },
   { name: 'strata.worker.tieredstore.levels', type: 'int', default: '1', description: 'Number of storage tiers.' },
   { name: 'strata.worker.tieredstore.level{N}.alias', type: 'enum', values: tierAliases, default: (n) => tierAliases[n], description: 'Alias of tier N: MEM, SSD or HDD.' },

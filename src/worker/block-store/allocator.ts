@@ -123,6 +123,25 @@ export class Allocator {
     }
   }
 
+  /**
+   * Drops blocks no one has used since `idleBefore`, least recently used first, in any tier,
+   * until `bytes` are dropped: room a prefetch may take (what it displaces is what no one used
+   * lately, so it is dropped, not demoted). Answers the bytes dropped. Call under run().
+   */
+  async dropIdle(bytes: number, idleBefore: number): Promise<number> {
+    this.state.leases.sweep();
+    let dropped = 0;
+    for (const id of this.state.lru.oldestFirst()) {
+      if (dropped >= bytes) break;
+      const rec = this.state.blocks.get(id);
+      if (!rec || rec.lastAccessMs >= idleBefore || !this.state.movable(rec) || !(await dropBlock(this.state, rec))) continue;
+      dropped += rec.length;
+      this.state.stats.evictions++;
+      this.state.stats.evictedBytes += rec.length;
+    }
+    return dropped;
+  }
+
   /** Demotes a block to a lower tier if one can take it, else drops it. */
   private async evict(rec: BlockRecord): Promise<void> {
     const { stats, tiers } = this.state;

@@ -186,6 +186,15 @@ export class BlockStore implements WriterOwner {
     this.state.lru.touch(blockId, rec.lastAccessMs);
   }
 
+  /**
+   * Evicts blocks not used for `idleMs` (not pinned, leased or busy), least recently used first,
+   * until `bytes` are freed; answers the bytes freed (less when there are not enough).
+   */
+  async evictIdle(bytes: number, idleMs: number): Promise<number> {
+    this.checkOpen();
+    return this.allocator.run(() => this.allocator.dropIdle(bytes, Date.now() - idleMs));
+  }
+
   /** Moves a block up to the top tier; false if it is leased or no room can be made there. */
   async promote(blockId: number): Promise<boolean> {
     this.checkOpen();
