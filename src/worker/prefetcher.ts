@@ -148,7 +148,10 @@ export class Prefetcher {
       this.starting += length;
       let fill;
       try {
-        if (evicting && (await this.store.evictIdle(length, this.opts.evictIdleMs)) < length) return this.stop();
+        if (evicting && (await this.store.evictIdle(length, this.opts.evictIdleMs)) < length) {
+          this.stop();
+          return;
+        }
         fill = await this.filler.start(t, { noEviction: true });
       } finally {
         this.starting -= length;
