@@ -45,7 +45,6 @@ interface FillingBlock {
 export class ReadHandle {
   private stream?: Promise<FileInStream>;
   private local?: ShortCircuitReader;
-  private localAddress?: string;
   /** The local worker this handle leases from, if any. */
   localWorker?: WorkerAddress;
   private readonly fds = new Map<string, number>();
@@ -122,10 +121,9 @@ export class ReadHandle {
       const reader = this.fs.localWorkerReader(address);
       if (!reader) return false;
       this.local = reader;
-      this.localAddress = addressKey(address);
       this.localWorker = address;
     }
-    if (this.localAddress !== addressKey(address)) return false;
+    if (addressKey(this.localWorker!) !== addressKey(address)) return false;
     const reader = this.local;
     try {
       if (!(await reader.lease(ids, this.readType === 'CACHE_PROMOTE'))) return false;

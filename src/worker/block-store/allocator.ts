@@ -114,12 +114,15 @@ export class Allocator {
     return false;
   }
 
-  /** Blocks of a folder that may be evicted now, least recently used first, found as asked for. */
-  private *victims(dir: TierDir): Generator<BlockRecord> {
+  /**
+   * Blocks that may be evicted now (of one folder, or of any; last used before `idleBefore`),
+   * least recently used first, found as asked for.
+   */
+  private *victims(dir?: TierDir, idleBefore = Infinity): Generator<BlockRecord> {
     // A Map's iterator survives deletes and skips what they removed: evicting while walking is safe.
     for (const id of this.state.lru.oldestFirst()) {
       const rec = this.state.blocks.get(id);
-      if (rec && rec.dir === dir && this.state.movable(rec)) yield rec;
+      if (rec && (dir === undefined || rec.dir === dir) && rec.lastAccessMs < idleBefore && this.state.movable(rec)) yield rec;
     }
   }
 
@@ -131,13 +134,11 @@ export class Allocator {
   async dropIdle(bytes: number, idleBefore: number): Promise<number> {
     this.state.leases.sweep();
     let dropped = 0;
-    for (const id of this.state.lru.oldestFirst()) {
+    for (const rec of this.victims(undefined, idleBefore)) {
       if (dropped >= bytes) break;
-      const rec = this.state.blocks.get(id);
-      if (!rec || rec.lastAccessMs >= idleBefore || !this.state.movable(rec) || !(await dropBlock(this.state, rec))) continue;
+      if (!(await dropBlock(this.state, rec))) continue;
       dropped += rec.length;
-      this.state.stats.evictions++;
-      this.state.stats.evictedBytes += rec.length;
+      this.counted(rec, rec.dir.tier);
     }
     return dropped;
   }
@@ -160,8 +161,13 @@ export class Allocator {
     } finally {
       this.state.stopMoving(rec.blockId);
     }
-    stats.evictions++;
-    stats.evictedBytes += rec.length;
+    this.counted(rec, from);
+  }
+
+  /** Counts an eviction done from tier `from` (`rec.dir`: where a demoted block went). */
+  private counted(rec: BlockRecord, from: Tier): void {
+    this.state.stats.evictions++;
+    this.state.stats.evictedBytes += rec.length;
     this.state.logger.debug({ blockId: rec.blockId, from: from.alias, to: rec.dir.tier.alias }, 'evicted block');
   }
 
