@@ -12,16 +12,49 @@ import { packageRoot } from '../common/native.js';
 
 export const STRATA = join(packageRoot(), 'bin', 'strata');
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** The lowest port the system gives outgoing connections as their local port (Linux's default if unknown). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/** Whether 127.0.0.1:port (0: any) can be listened on now; the port listened on, or undefined. */
+function tryListen(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
+    srv.once('error', () => resolve(undefined));
+    srv.listen(port, '127.0.0.1', () => {
+      const got = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(got));
     });
   });
+}
+
+/** Ports this process handed out: never twice. */
+const handedOut = new Set<number>();
+const LOWEST_PORT = 10_000;
+
+/**
+ * A port free now on 127.0.0.1, for a daemon started next to listen on. Picked below the range
+ * the system takes outgoing connections' local ports from: a port from there (what listening on
+ * port 0 gives) can be taken by any connection made before the daemon listens.
+ */
+export async function freePort(): Promise<number> {
+  const highest = ephemeralLow() - 1;
+  for (let i = 0; i < 100 && highest > LOWEST_PORT; i++) {
+    const port = LOWEST_PORT + Math.floor(Math.random() * (highest - LOWEST_PORT + 1));
+    if (handedOut.has(port) || (await tryListen(port)) === undefined) continue;
+    handedOut.add(port);
+    return port;
+  }
+  const port = await tryListen(0);
+  if (port === undefined) throw new Error('no free port on 127.0.0.1');
+  return port;
 }
 
 export interface RunResult {
