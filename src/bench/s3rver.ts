@@ -24,6 +24,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 export interface S3Server {
   endpoint: string;
   port: number;
+  /** The server's process. */
+  pid: number;
   dir: string;
   /** An SDK client with the server's credentials, for checking what Strata did. */
   client: S3Client;
@@ -91,6 +93,7 @@ export async function startS3rver(): Promise<S3Server> {
   return {
     endpoint,
     port,
+    pid: child.pid!,
     dir,
     client,
     options: (extra = {}) => ({ 'aws.accessKeyID': S3RVER_KEY, 'aws.secretKey': S3RVER_KEY, 's3.endpoint': endpoint, 's3.path.style': 'true', ...extra }),

@@ -41,6 +41,16 @@ test('a tiny run: all rows, cached epochs off the UFS, MUST_CACHE kept out of th
   assert.equal(strata(2).ufsRequests, 0, 'a cached epoch went to the UFS');
   const cpu = strata(1).daemonCpuSeconds!;
   assert.ok(cpu.masterWorker > 0 && cpu.fuse > 0, `Strata's CPU during the cold epoch: ${JSON.stringify(cpu)}`);
+  // The UFS side's CPU and the machine's: the S3 server did the work of every epoch that read it.
+  for (const row of res.rows) {
+    // /proc/stat counts in 10 ms ticks: an epoch of a few milliseconds may see none pass.
+    const busy = row.machineCpuBusy;
+    if (busy !== undefined || row.seconds >= 0.1) assert.ok(busy! > 0 && busy! <= 1, `${row.mode} epoch ${row.epoch} (${row.seconds} s): machine CPU busy ${busy}`);
+    const ufs = row.ufsCpuSeconds!;
+    assert.ok(ufs.server >= 0 && ufs.proxy! >= 0, `${row.mode} epoch ${row.epoch}: UFS CPU ${JSON.stringify(ufs)}`);
+  }
+  const sdkCpu = res.rows.filter((x) => x.mode.startsWith('S3 SDK') || x === strata(1)).reduce((n, x) => n + x.ufsCpuSeconds!.server, 0);
+  assert.ok(sdkCpu > 0, `the S3 server used no CPU in the epochs that read it: ${sdkCpu}`);
   // The warm-up's files are read before the epochs and are not counted in them.
   assert.equal(res.options.warmUp, 24);
   assert.match(r.stderr, /warm-up: 24 other files read once through every mode/);

@@ -26,6 +26,10 @@ export interface EpochRow {
   ufsBytes?: number;
   /** CPU seconds Strata's processes used during the epoch (idle ones use a little: heartbeats). */
   daemonCpuSeconds?: { masterWorker: number; fuse: number };
+  /** CPU seconds the UFS side used during the epoch: the S3 server, and the proxy if any. */
+  ufsCpuSeconds?: { server: number; proxy?: number };
+  /** Share of all the machine's CPU time spent busy during the epoch, by any process (0..1). */
+  machineCpuBusy?: number;
 }
 
 export interface Goal {
@@ -69,6 +73,14 @@ export const sdkMBps = (rows: EpochRow[]) => med(rows, (r) => r.mode === MODES.s
 export const sdkManyMBps = (rows: EpochRow[]) => med(rows, (r) => r.mode === MODES.sdkMany, (r) => r.mbPerS);
 export const strataCold = (rows: EpochRow[]) => rows.find((r) => r.mode === MODES.strata && r.epoch === 1);
 
+/** How busy the machine's CPUs were in Strata's cold epoch and the SDK's, side by side. */
+function busyNote(cold: EpochRow, sdkMany: EpochRow | undefined): string {
+  const pct = (r?: EpochRow) => (r?.machineCpuBusy === undefined ? undefined : `${(r.machineCpuBusy * 100).toFixed(0)}%`);
+  const a = pct(cold);
+  const b = pct(sdkMany);
+  return a && b ? `; machine CPU busy ${a} during it, ${b} during the SDK's` : '';
+}
+
 export function goals(rows: EpochRow[], slow: TrainInputResults['slowUfs'], mustCache: MustCacheResult): Goal[] {
   const disk = localDiskSeconds(rows);
   const cached = med(rows, (r) => r.mode === MODES.strata && r.epoch > 1, (r) => r.seconds);
@@ -101,7 +113,7 @@ export function goals(rows: EpochRow[], slow: TrainInputResults['slowUfs'], must
       goal: 'epoch 1 through the mount vs the SDK with 64 requests in flight (what this UFS gives here)',
       value: cold.mbPerS / many,
       target: 'near 1',
-      note: 'information: the S3 server shares the CPUs with Strata and the readers',
+      note: `information: the S3 server shares the CPUs with Strata and the readers${busyNote(cold, rows.find((r) => r.mode === MODES.sdkMany && r.epoch === cold.epoch))}`,
     });
   }
   out.push({ goal: 'MUST_CACHE intermediate files never reach the UFS', target: 'no key in the bucket', met: mustCache.passed, note: mustCache.detail });

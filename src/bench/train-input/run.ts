@@ -11,7 +11,7 @@ import { cpus, release } from 'node:os';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { evictFromPageCache } from '../page-cache.js';
-import { cpuSeconds } from '../process-cpu.js';
+import { busyShare, cpuSeconds, machineTicks } from '../process-cpu.js';
 import type { DatasetLocation } from './dataset-location.js';
 import { startEnvironment, BUCKET, PREFIX, STRATA_DIR, type TrainInputEnvironment } from './environment.js';
 import { epochOrder } from './epoch-order.js';
@@ -20,11 +20,20 @@ import type { TrainInputOptions } from './options.js';
 import { ReaderPool } from './reader-pool.js';
 import { MODES, goals, ufsCeilingMBps, type EpochRow, type TrainInputResults } from './results.js';
 
-function daemonCpu(env: TrainInputEnvironment): { masterWorker: number; fuse: number } | undefined {
+/** CPU seconds used so far by Strata's processes and the UFS side's, and by the whole machine. */
+function cpuNow(env: TrainInputEnvironment) {
   const masterWorker = cpuSeconds(env.daemons.masterWorker);
   const fuse = cpuSeconds(env.daemons.fuse);
-  return masterWorker === undefined || fuse === undefined ? undefined : { masterWorker, fuse };
+  const server = cpuSeconds(env.s3.pid);
+  const proxy = env.proxy ? cpuSeconds(env.proxy.pid) : undefined;
+  return {
+    daemons: masterWorker === undefined || fuse === undefined ? undefined : { masterWorker, fuse },
+    ufs: server === undefined ? undefined : { server, proxy },
+    machine: machineTicks(),
+  };
 }
+
+const spent = (after: number | undefined, before: number | undefined): number | undefined => (after === undefined || before === undefined ? undefined : after - before);
 
 /** Relative paths of the files under `root`/`sub`, depth first. */
 async function walk(root: string, sub: string): Promise<string[]> {
@@ -105,9 +114,9 @@ export async function runTrainInput(opts: TrainInputOptions, hooks: RunHooks): P
       // The local copy's pages only: every mode then starts alike, with its code and metadata warm.
       if (dropFirst) await evictFromPageCache(localFiles);
       const before = await env.proxy?.stats();
-      const cpuBefore = daemonCpu(env);
+      const cpuBefore = cpuNow(env);
       const t = await pool.epoch(order);
-      const cpuAfter = daemonCpu(env);
+      const cpuAfter = cpuNow(env);
       const after = await env.proxy?.stats();
       if (t.files !== env.files.length || t.bytes !== env.bytes) {
         throw new Error(`${mode}, epoch ${epoch}: read ${t.files} files and ${t.bytes} bytes, expected ${env.files.length} and ${env.bytes}`);
@@ -121,13 +130,22 @@ export async function runTrainInput(opts: TrainInputOptions, hooks: RunHooks): P
         imagesPerS: t.files / t.seconds,
         ufsRequests: before && after ? after.requests - before.requests : undefined,
         ufsBytes: before && after ? after.bytesDown - before.bytesDown : undefined,
-        daemonCpuSeconds: cpuBefore && cpuAfter ? { masterWorker: cpuAfter.masterWorker - cpuBefore.masterWorker, fuse: cpuAfter.fuse - cpuBefore.fuse } : undefined,
+        daemonCpuSeconds:
+          cpuBefore.daemons && cpuAfter.daemons
+            ? { masterWorker: cpuAfter.daemons.masterWorker - cpuBefore.daemons.masterWorker, fuse: cpuAfter.daemons.fuse - cpuBefore.daemons.fuse }
+            : undefined,
+        ufsCpuSeconds:
+          cpuBefore.ufs && cpuAfter.ufs ? { server: cpuAfter.ufs.server - cpuBefore.ufs.server, proxy: spent(cpuAfter.ufs.proxy, cpuBefore.ufs.proxy) } : undefined,
+        machineCpuBusy: busyShare(cpuBefore.machine, cpuAfter.machine),
       };
       rows.push(row);
       const cpu = row.daemonCpuSeconds;
+      const ufsCpu = row.ufsCpuSeconds;
       log(
         `${mode}, epoch ${epoch} (${source}): ${row.seconds.toFixed(2)} s, ${row.mbPerS.toFixed(1)} MB/s, ${row.imagesPerS.toFixed(0)} images/s` +
-          `${row.ufsRequests === undefined ? '' : `, ${row.ufsRequests} UFS requests`}${cpu ? `, Strata CPU ${cpu.masterWorker.toFixed(2)} s master+worker, ${cpu.fuse.toFixed(2)} s FUSE` : ''}`,
+          `${row.ufsRequests === undefined ? '' : `, ${row.ufsRequests} UFS requests`}${cpu ? `, Strata CPU ${cpu.masterWorker.toFixed(2)} s master+worker, ${cpu.fuse.toFixed(2)} s FUSE` : ''}` +
+          `${ufsCpu ? `, UFS CPU ${ufsCpu.server.toFixed(2)} s server${ufsCpu.proxy === undefined ? '' : `, ${ufsCpu.proxy.toFixed(2)} s proxy`}` : ''}` +
+          `${row.machineCpuBusy === undefined ? '' : `, machine CPU ${(row.machineCpuBusy * 100).toFixed(0)}% busy`}`,
       );
     };
     for (let epoch = 1; epoch <= opts.epochs; epoch++) {

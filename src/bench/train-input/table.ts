@@ -5,7 +5,7 @@
 import { describeSlowUfs } from '../slow-ufs.js';
 import { MODES, localDiskSeconds, sdkMBps, type TrainInputResults } from './results.js';
 
-const HEADER = ['mode', 'epoch', 'read from', 'seconds', 'MB/s', 'images/s', 'UFS requests', 'Strata CPU ms/file', 'x local disk time', 'x UFS bandwidth', 'x SDK MB/s'];
+const HEADER = ['mode', 'epoch', 'read from', 'seconds', 'MB/s', 'images/s', 'UFS requests', 'Strata CPU ms/file', 'CPU busy %', 'x local disk time', 'x UFS bandwidth', 'x SDK MB/s'];
 
 const fixed = (v: number | undefined, digits: number): string => (v === undefined || !Number.isFinite(v) ? '' : v.toFixed(digits));
 
@@ -24,13 +24,14 @@ function cells(r: TrainInputResults): string[][] {
       fixed(row.imagesPerS, 0),
       row.ufsRequests === undefined ? '' : String(row.ufsRequests),
       fixed(row.mode === MODES.strata && row.daemonCpuSeconds ? ((row.daemonCpuSeconds.masterWorker + row.daemonCpuSeconds.fuse) * 1000) / r.dataset.files : undefined, 2),
+      fixed(row.machineCpuBusy === undefined ? undefined : row.machineCpuBusy * 100, 0),
       fixed(disk ? row.seconds / disk : undefined, 2),
       fixed(readsUfs && cap ? row.mbPerS / cap : undefined, 2),
       fixed(row.mode === MODES.strata && readsUfs && sdk ? row.mbPerS / sdk : undefined, 2),
     ];
   });
   const m = r.mustCache;
-  rows.push(['MUST_CACHE intermediates', '', `${m.filesWritten} files written`, '', '', '', String(m.keysInBucket), '', '', '', m.passed ? 'passed' : 'FAILED']);
+  rows.push(['MUST_CACHE intermediates', '', `${m.filesWritten} files written`, '', '', '', String(m.keysInBucket), '', '', '', '', m.passed ? 'passed' : 'FAILED']);
   return [HEADER, ...rows];
 }
 
