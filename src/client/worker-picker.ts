@@ -17,18 +17,27 @@ export function isLocalHost(host: string): boolean {
 
 export const addressKey = (a: WorkerAddress): string => `${a.host}:${a.rpcPort}`;
 
+/** How long the master's list of workers is trusted. */
+const WORKERS_TTL_MS = 2000;
+
 export class WorkerPicker {
   private cached?: { at: number; workers: WorkerInfo[] };
+  /** The list being fetched: every caller that finds the list stale meanwhile waits for this one. */
+  private loading?: Promise<void>;
   private readonly dead = new Map<string, number>();
 
   constructor(private readonly master: RpcClient) {}
 
+  /** `refresh`: ask the master now, not joining a request sent before (a worker just failed). */
   async live(refresh = false): Promise<WorkerInfo[]> {
-    if (refresh || !this.cached || Date.now() - this.cached.at > 2000) {
-      const workers = await this.master.call<WorkerInfo[]>('GET', '/api/v1/workers');
-      this.cached = { at: Date.now(), workers };
-    }
-    return this.cached.workers.filter((w) => w.state === 'LIVE' && !this.isDead(w.address));
+    if (refresh) await this.load();
+    else if (!this.cached || Date.now() - this.cached.at > WORKERS_TTL_MS) await (this.loading ??= this.load().finally(() => (this.loading = undefined)));
+    return this.cached!.workers.filter((w) => w.state === 'LIVE' && !this.isDead(w.address));
+  }
+
+  private async load(): Promise<void> {
+    const workers = await this.master.call<WorkerInfo[]>('GET', '/api/v1/workers');
+    this.cached = { at: Date.now(), workers };
   }
 
   markDead(address: WorkerAddress): void {

@@ -15,6 +15,20 @@ export function newRegistry(role: string, withProcessMetrics: boolean): Registry
   return registry;
 }
 
+/**
+ * The API server of a role, counting its requests by route on the role's registry: what a job
+ * costs the master and workers in calls shows in their metrics.
+ */
+export function rpcServer(name: string, registry: Registry, opts: { token?: string; logger: Logger }): HttpServer {
+  const requests = new Counter({
+    name: 'strata_rpc_requests_total',
+    help: 'API requests served over HTTP, by route (method and path); calls inside the process are not counted',
+    labelNames: ['route'] as const,
+    registers: [registry],
+  });
+  return new HttpServer({ name, ...opts, onRequest: (route) => requests.inc({ route }) });
+}
+
 /** The web server of a role: /metrics and a JSON status, both open (no secrets in them). */
 export function webServer(name: string, registry: Registry, status: () => unknown, logger: Logger): HttpServer {
   return new HttpServer({ name, logger })

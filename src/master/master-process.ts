@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Configuration } from '../common/config/configuration.js';
 import type { Logger } from '../common/logging.js';
-import { Counter, Gauge, newRegistry, webServer } from '../common/metrics.js';
+import { Counter, Gauge, newRegistry, rpcServer, webServer } from '../common/metrics.js';
 import { HttpServer } from '../common/rpc/server.js';
 import { clusterToken, identityFrom } from '../common/security.js';
 import { currentUser } from '../common/users.js';
@@ -156,7 +156,7 @@ export class MasterProcess {
     });
 
     const token = clusterToken(conf);
-    const rpc = new HttpServer({ name: 'master', token, logger });
+    const rpc = rpcServer('master', registry, { token, logger });
     const startTimeMs = Date.now();
     registerMasterApi(rpc, { namespace, mounts, workers, store, jobs, operations, startTimeMs });
     const web = webServer('master web', registry, () => ({ role: 'master', startTimeMs, workers: workers.list(), capacity: workers.capacity() }), logger);

@@ -7,7 +7,7 @@ import type { Configuration } from '../common/config/configuration.js';
 import { requireSize } from '../common/config/units.js';
 import { StrataError } from '../common/errors.js';
 import type { Logger } from '../common/logging.js';
-import { Counter, Gauge, newRegistry, webServer } from '../common/metrics.js';
+import { Counter, Gauge, newRegistry, rpcServer, webServer } from '../common/metrics.js';
 import { RpcClient } from '../common/rpc/client.js';
 import { HttpServer } from '../common/rpc/server.js';
 import { clusterToken, identityFrom } from '../common/security.js';
@@ -58,8 +58,8 @@ export class WorkerProcess {
     const timeoutMs = conf.getMs('strata.user.rpc.timeout');
     const masterUrl = `http://${conf.get('strata.master.hostname')}:${conf.getInt('strata.master.rpc.port')}`;
     const host = conf.get('strata.worker.bind.host');
-    const rpc = new HttpServer({ name: 'worker', token: clusterToken(conf), logger });
     const registry = newRegistry('worker', false);
+    const rpc = rpcServer('worker', registry, { token: clusterToken(conf), logger });
     let rpcPort: number;
     let webPort: number;
     const web = webServer('worker web', registry, () => ({ role: 'worker', tiers: store.usage(), stats: store.stats }), logger);

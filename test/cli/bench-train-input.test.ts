@@ -49,6 +49,10 @@ test('a tiny run: all rows, cached epochs off the UFS, MUST_CACHE kept out of th
     const ufs = row.ufsCpuSeconds!;
     assert.ok(ufs.server >= 0 && ufs.proxy! >= 0, `${row.mode} epoch ${row.epoch}: UFS CPU ${JSON.stringify(ufs)}`);
   }
+  // The cold epoch cost the master and worker API calls (the mount's fills, leases, listings); a
+  // row read without the mount cost them none from it.
+  const calls = (row: (typeof res.rows)[number]) => Object.values(row.strataRequests!).reduce((a, b) => a + b, 0);
+  assert.ok(calls(strata(1)) > 0, `Strata API calls in the cold epoch: ${JSON.stringify(strata(1).strataRequests)}`);
   const sdkCpu = res.rows.filter((x) => x.mode.startsWith('S3 SDK') || x === strata(1)).reduce((n, x) => n + x.ufsCpuSeconds!.server, 0);
   assert.ok(sdkCpu > 0, `the S3 server used no CPU in the epochs that read it: ${sdkCpu}`);
   // The warm-up's files are read before the epochs and are not counted in them.

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { requestsServed } from '../../src/bench/rpc-requests.js';
+import { FileSystem } from '../../src/client/file-system.js';
 import { StrataError } from '../../src/common/errors.js';
 import { startCluster, writeFile, readFile, eventually, type TestCluster } from '../helpers/cluster.js';
 
@@ -149,4 +151,27 @@ test('concurrent readers of an uncached block share one fill; a partly read bloc
   await s.close();
   assert.ok(head.equals(data.subarray(0, 10)));
   await eventually(async () => (await c.fs.getStatus('/partial.bin')).inAlluxioPercentage > 0, 5000, 'first block filled in the background');
+});
+
+/** Requests a role has served on a route, from its /metrics. */
+async function requestsServedOn(webPort: number, route: string): Promise<number> {
+  return (await requestsServed([webPort]))?.get(route) ?? 0;
+}
+
+test('API requests are counted by route; a client asks the master for its workers once for many concurrent reads', async () => {
+  const files = Array.from({ length: 24 }, (_, i) => `/herd/f${i}`);
+  // In the UFS only: each read picks the worker that caches it.
+  for (const f of files) await writeFile(c.fs, f, randomBytes(1000), 'THROUGH');
+  const client = new FileSystem(c.conf);
+  try {
+    const workersBefore = await requestsServedOn(c.master.webPort, 'GET /api/v1/workers');
+    const statusBefore = await requestsServedOn(c.master.webPort, 'GET /api/v1/status');
+    const datas = await Promise.all(files.map((f) => readFile(client, f)));
+    assert.ok(datas.every((d) => d.length === 1000));
+    const workers = (await requestsServedOn(c.master.webPort, 'GET /api/v1/workers')) - workersBefore;
+    assert.ok(workers >= 1 && workers <= 2, `${workers} calls for the list of workers, for ${files.length} reads at once`);
+    assert.ok((await requestsServedOn(c.master.webPort, 'GET /api/v1/status')) - statusBefore >= files.length, 'each open asked the master for its file');
+  } finally {
+    await client.close();
+  }
 });

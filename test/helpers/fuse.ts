@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliEnv } from './cli.js';
+import { requestsServed } from '../../src/bench/rpc-requests.js';
 
 export class FuseEnv {
   private constructor(
@@ -62,12 +63,18 @@ export class FuseEnv {
     return this.workerMetric('strata_worker_tier_bytes{tier="MEM",kind="used"');
   }
 
+  /** Requests the worker has served on `route` ("GET /api/v1/prefetch/loaded") since it started. */
+  async workerRequests(route: string): Promise<number> {
+    return (await requestsServed([Number(this.env.props['strata.worker.web.port'])]))?.get(route) ?? 0;
+  }
+
   /** The value of the worker's metric line that starts with `prefix`. */
   private async workerMetric(prefix: string): Promise<number> {
     const res = await fetch(`http://127.0.0.1:${this.env.props['strata.worker.web.port']}/metrics`);
     const line = (await res.text()).split('\n').find((l) => l.startsWith(prefix));
     if (!line) throw new Error(`the worker exports no metric ${prefix}}`);
-    return Number(line.split(' ')[1]);
+    // Label values may hold spaces (a route): the value is the last field.
+    return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
 
   async cleanup(): Promise<void> {

@@ -41,6 +41,8 @@ export interface TrainInputEnvironment {
   cluster: CliEnv;
   /** Strata's processes: master and worker (one `local` process), and the FUSE daemon. */
   daemons: { masterWorker: number; fuse: number };
+  /** The web ports (/metrics) of the master and the worker. */
+  webPorts: number[];
   close(): Promise<void>;
 }
 
@@ -133,6 +135,7 @@ export async function startEnvironment(opts: TrainInputOptions, hooks: RunHooks)
       proxy,
       cluster,
       daemons: { masterWorker, fuse },
+      webPorts: [Number(cluster.props['strata.master.web.port']), Number(cluster.props['strata.worker.web.port'])],
       close,
     };
   } catch (err) {

@@ -30,6 +30,8 @@ export interface EpochRow {
   ufsCpuSeconds?: { server: number; proxy?: number };
   /** Share of all the machine's CPU time spent busy during the epoch, by any process (0..1). */
   machineCpuBusy?: number;
+  /** API requests Strata's master and worker served during the epoch, by route. */
+  strataRequests?: Record<string, number>;
 }
 
 export interface Goal {

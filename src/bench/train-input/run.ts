@@ -12,6 +12,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { evictFromPageCache } from '../page-cache.js';
 import { busyShare, cpuSeconds, machineTicks } from '../process-cpu.js';
+import { requestsBetween, requestsServed } from '../rpc-requests.js';
 import type { DatasetLocation } from './dataset-location.js';
 import { startEnvironment, BUCKET, PREFIX, STRATA_DIR, type TrainInputEnvironment } from './environment.js';
 import { epochOrder } from './epoch-order.js';
@@ -114,9 +115,11 @@ export async function runTrainInput(opts: TrainInputOptions, hooks: RunHooks): P
       // The local copy's pages only: every mode then starts alike, with its code and metadata warm.
       if (dropFirst) await evictFromPageCache(localFiles);
       const before = await env.proxy?.stats();
+      const requestsBefore = await requestsServed(env.webPorts);
       const cpuBefore = cpuNow(env);
       const t = await pool.epoch(order);
       const cpuAfter = cpuNow(env);
+      const requestsAfter = await requestsServed(env.webPorts);
       const after = await env.proxy?.stats();
       if (t.files !== env.files.length || t.bytes !== env.bytes) {
         throw new Error(`${mode}, epoch ${epoch}: read ${t.files} files and ${t.bytes} bytes, expected ${env.files.length} and ${env.bytes}`);
@@ -137,15 +140,18 @@ export async function runTrainInput(opts: TrainInputOptions, hooks: RunHooks): P
         ufsCpuSeconds:
           cpuBefore.ufs && cpuAfter.ufs ? { server: cpuAfter.ufs.server - cpuBefore.ufs.server, proxy: spent(cpuAfter.ufs.proxy, cpuBefore.ufs.proxy) } : undefined,
         machineCpuBusy: busyShare(cpuBefore.machine, cpuAfter.machine),
+        strataRequests: requestsBetween(requestsBefore, requestsAfter),
       };
       rows.push(row);
       const cpu = row.daemonCpuSeconds;
       const ufsCpu = row.ufsCpuSeconds;
+      const calls = row.strataRequests && Object.values(row.strataRequests).reduce((a, b) => a + b, 0);
       log(
         `${mode}, epoch ${epoch} (${source}): ${row.seconds.toFixed(2)} s, ${row.mbPerS.toFixed(1)} MB/s, ${row.imagesPerS.toFixed(0)} images/s` +
           `${row.ufsRequests === undefined ? '' : `, ${row.ufsRequests} UFS requests`}${cpu ? `, Strata CPU ${cpu.masterWorker.toFixed(2)} s master+worker, ${cpu.fuse.toFixed(2)} s FUSE` : ''}` +
           `${ufsCpu ? `, UFS CPU ${ufsCpu.server.toFixed(2)} s server${ufsCpu.proxy === undefined ? '' : `, ${ufsCpu.proxy.toFixed(2)} s proxy`}` : ''}` +
-          `${row.machineCpuBusy === undefined ? '' : `, machine CPU ${(row.machineCpuBusy * 100).toFixed(0)}% busy`}`,
+          `${row.machineCpuBusy === undefined ? '' : `, machine CPU ${(row.machineCpuBusy * 100).toFixed(0)}% busy`}` +
+          `${calls === undefined ? '' : `, ${calls} Strata API calls`}`,
       );
     };
     for (let epoch = 1; epoch <= opts.epochs; epoch++) {

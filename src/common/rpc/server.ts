@@ -65,7 +65,13 @@ export class HttpServer {
   private readonly open = new Set<string>();
 
   constructor(
-    private readonly opts: { name: string; token?: string; logger: Logger },
+    private readonly opts: {
+      name: string;
+      token?: string;
+      logger: Logger;
+      /** Told of each request that reached a route ("GET /api/v1/list"), as it arrives. */
+      onRequest?: (route: string) => void;
+    },
   ) {
     this.server = createServer((req, res) => void this.dispatch(req, res));
     this.server.keepAliveTimeout = 30_000;
@@ -83,6 +89,7 @@ export class HttpServer {
     try {
       const handler = this.routes.get(key);
       if (!handler) throw new StrataError('NOT_FOUND', `No such API: ${req.method} ${url.pathname}`);
+      this.opts.onRequest?.(key);
       if (this.opts.token && !this.open.has(key) && !sameToken(req.headers[TOKEN_HEADER] as string | undefined, this.opts.token)) {
         throw new StrataError('UNAUTHENTICATED', `${this.opts.name}: missing or wrong cluster token (strata.security.token)`);
       }
