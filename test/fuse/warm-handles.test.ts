@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FuseEnv, sh } from '../helpers/fuse.js';
 
@@ -99,13 +100,18 @@ os.close(r)
   for (let i = 0; i < 5; i++) assert.deepEqual(readFileSync(f.path('native.bin')), b);
 });
 
-test('files a folder prefetch loaded ahead are opened by the reader threads from their first open', async () => {
+/** A folder of 12 files written through to the UFS, then out of the cache: it reads cold. */
+async function coldFolder(name: string): Promise<Buffer[]> {
   const data = Array.from({ length: 12 }, (_, i) => randomBytes(20_000 + i));
-  mkdirSync(f.path('pf'));
-  data.forEach((d, i) => writeFileSync(f.path(`pf/f${i}`), d));
-  // Written through to the UFS, then out of the cache: the folder reads cold.
-  assert.equal((await f.env.run(['fs', 'free', '/pf'])).code, 0);
+  mkdirSync(f.path(name));
+  data.forEach((d, i) => writeFileSync(f.path(`${name}/f${i}`), d));
+  assert.equal((await f.env.run(['fs', 'free', `/${name}`])).code, 0);
   await new Promise((r) => setTimeout(r, 1200)); // past the mount's metadata expiry
+  return data;
+}
+
+test('files a folder prefetch loaded ahead are opened by the reader threads from their first open', async () => {
+  const data = await coldFolder('pf');
   // Four cold opens start the folder's prefetch; the mount leases each file as it is loaded.
   for (let i = 0; i < 4; i++) assert.deepEqual(readFileSync(f.path(`pf/f${i}`)), data[i]);
   const rest = data.slice(4);
@@ -142,4 +148,19 @@ test('unmounting lets go of every lease the mount held', async () => {
   assert.equal(await f.leasesHeld(), before + 1, 'the second mount keeps the file open between opens');
   assert.equal((await f.env.run(['fuse', 'umount', second])).code, 0);
   assert.equal(await f.leasesHeld(), before, 'and lets it go when unmounted');
+});
+
+test('once every file of a prefetched folder was opened, the mount stops asking the worker what it loaded', async () => {
+  const data = await coldFolder('quiet');
+  // Read cold in parallel: four opens start the prefetch while others are filled by their readers.
+  await Promise.all(data.map(async (d, i) => assert.deepEqual(await readFile(f.path(`quiet/f${i}`)), d)));
+  const polls = () => f.workerRequests('GET /api/v1/prefetch/loaded');
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const before = await polls();
+    await new Promise((r) => setTimeout(r, 1000));
+    const during = (await polls()) - before;
+    if (during <= 1) break;
+    assert.ok(Date.now() < deadline, `the mount still polls the worker ${during} times a second, with no file left to wait for`);
+  }
 });

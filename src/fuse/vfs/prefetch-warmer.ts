@@ -62,6 +62,18 @@ export class PrefetchWarmer {
     return true;
   }
 
+  /**
+   * A reader opened the file itself: it needs no warming, and if the reader's own fill loaded it,
+   * the worker never lists it as prefetched, so waiting for it would keep the polls going until
+   * maxWaitMs, long after the job.
+   */
+  unfollow(fileId: number): void {
+    const w = this.files.get(fileId);
+    if (!w) return;
+    this.files.delete(fileId);
+    for (const id of w.blocks) this.fileOfBlock.delete(id);
+  }
+
   close(): void {
     clearTimeout(this.timer);
     this.timer = undefined;

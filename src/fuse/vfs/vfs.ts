@@ -354,6 +354,7 @@ export class Vfs {
 
   /** A file opened afresh (not a warm handle's new open). */
   private opened(path: string, h: ReadHandle): VfsHandle {
+    this.prefetch.opened(h.info.fileId);
     if (!h.wholeFile && h.info.inAlluxioPercentage < 100 && this.opts.readType !== 'NO_CACHE') {
       this.prefetch.coldOpen(this.strataPath(path), h.info, this.cache.get(parentPath(path))?.children);
     }
