@@ -36,8 +36,10 @@ export class WorkerPicker {
   }
 
   private async load(): Promise<void> {
+    const asked = Date.now();
     const workers = await this.master.call<WorkerInfo[]>('GET', '/api/v1/workers');
-    this.cached = { at: Date.now(), workers };
+    // A forced refresh sent later may have answered first: the older answer does not replace it.
+    if (!this.cached || this.cached.at <= asked) this.cached = { at: asked, workers };
   }
 
   markDead(address: WorkerAddress): void {

@@ -35,8 +35,6 @@ const AGAIN_MS = 60_000;
 const BATCH_FILES = 2000;
 /** Folders tracked at once; the oldest are forgotten first. */
 const MAX_FOLDERS = 4096;
-/** Files remembered as opened by readers; the oldest are forgotten first. */
-const MAX_OPENED = 65_536;
 /** Larger folders are not listed whole for a prefetch (one listing of them is itself heavy). */
 const MAX_FOLDER_ENTRIES = 100_000;
 
@@ -46,8 +44,6 @@ export class FolderPrefetch {
   private readonly prefetchedAt = new Map<string, number>();
   /** Parents of folders prefetched lately, when: their other children start on one cold open. */
   private readonly datasetParents = new Map<string, number>();
-  /** Files readers opened afresh lately, when. */
-  private readonly openedByReaders = new Map<number, number>();
 
   constructor(
     private readonly fs: FileSystem,
@@ -61,18 +57,6 @@ export class FolderPrefetch {
 
   close(): void {
     this.warmer?.close();
-  }
-
-  /**
-   * A reader opened this file afresh: a prefetch need not hand it over. Its reader's own fill may
-   * load it, and the worker lists only what its prefetches loaded: followed, it would keep the
-   * mount polling for it long after the job.
-   */
-  opened(fileId: number): void {
-    this.openedByReaders.delete(fileId);
-    this.openedByReaders.set(fileId, Date.now());
-    if (this.openedByReaders.size > MAX_OPENED) this.openedByReaders.delete(this.openedByReaders.keys().next().value!);
-    this.warmer?.unfollow(fileId);
   }
 
   /**
@@ -122,9 +106,7 @@ export class FolderPrefetch {
     const files = listing.filter(
       (f) => !f.folder && f.persistenceState === 'PERSISTED' && f.inAlluxioPercentage < 100 && f.length > 0 && f.length <= this.opts.maxFileBytes,
     );
-    const openedSince = Date.now() - WINDOW_MS;
-    const awaited = files.filter((f) => (this.openedByReaders.get(f.fileId) ?? 0) < openedSince);
-    await this.warmer?.follow(awaited).catch((err: unknown) => this.logger.debug({ err: (err as Error).message }, 'prefetched files are not followed'));
+    await this.warmer?.follow(files).catch((err: unknown) => this.logger.debug({ err: (err as Error).message }, 'prefetched files are not followed'));
     let queued = 0;
     for (let i = 0; i < files.length; i += BATCH_FILES) queued += await this.fs.prefetch(files.slice(i, i + BATCH_FILES));
     this.logger.info({ folder: dir, files: files.length, blocks: queued }, 'folder read cold: its other files are being loaded');

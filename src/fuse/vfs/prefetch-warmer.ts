@@ -17,6 +17,11 @@ export interface PrefetchWarmerOptions {
   maxWaitMs: number;
 }
 
+/** A file a reader opened this long before a prefetch asks for it is not followed. */
+const OPENED_LATELY_MS = 10_000;
+/** Files remembered as opened by readers. */
+const MAX_OPENED = 65_536;
+
 interface Waiting {
   info: FileInfo;
   blocks: Set<number>;
@@ -26,6 +31,8 @@ interface Waiting {
 export class PrefetchWarmer {
   private readonly files = new Map<number, Waiting>();
   private readonly fileOfBlock = new Map<number, number>();
+  /** Files readers opened afresh lately, when; the oldest are forgotten first. */
+  private readonly openedByReaders = new Map<number, number>();
   private worker?: { address: WorkerAddress; cursor: number };
   private timer?: NodeJS.Timeout;
 
@@ -54,6 +61,7 @@ export class PrefetchWarmer {
     const now = Date.now();
     for (const info of files) {
       if (info.blockSize <= 0 || info.length === 0 || this.files.has(info.fileId)) continue;
+      if (now - (this.openedByReaders.get(info.fileId) ?? -Infinity) < OPENED_LATELY_MS) continue;
       const blocks = new Set(Array.from({ length: Math.ceil(info.length / info.blockSize) }, (_, i) => blockIdOf(info.fileId, i)));
       this.files.set(info.fileId, { info, blocks, sinceMs: now });
       for (const id of blocks) this.fileOfBlock.set(id, info.fileId);
@@ -63,11 +71,15 @@ export class PrefetchWarmer {
   }
 
   /**
-   * A reader opened the file itself: it needs no warming, and if the reader's own fill loaded it,
-   * the worker never lists it as prefetched, so waiting for it would keep the polls going until
-   * maxWaitMs, long after the job.
+   * A reader opened this file afresh: it is not followed, now or by a prefetch asked for within
+   * OPENED_LATELY_MS. Its reader's own fill may load it, and the worker lists only what its
+   * prefetches loaded: followed, it would keep the mount polling until maxWaitMs, long after the job.
    */
-  unfollow(fileId: number): void {
+  opened(fileId: number): void {
+    if (this.opts.pollMs <= 0) return;
+    this.openedByReaders.delete(fileId);
+    this.openedByReaders.set(fileId, Date.now());
+    if (this.openedByReaders.size > MAX_OPENED) this.openedByReaders.delete(this.openedByReaders.keys().next().value!);
     const w = this.files.get(fileId);
     if (!w) return;
     this.files.delete(fileId);
@@ -79,6 +91,7 @@ export class PrefetchWarmer {
     this.timer = undefined;
     this.files.clear();
     this.fileOfBlock.clear();
+    this.openedByReaders.clear();
   }
 
   private schedule(): void {

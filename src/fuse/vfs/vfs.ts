@@ -67,6 +67,7 @@ export class Vfs {
   private mounts?: { at: number; list: MountPointInfo[] };
   private readonly warm: WarmHandles;
   private readonly prefetch: FolderPrefetch;
+  private readonly warmer: PrefetchWarmer;
   private readonly removals: RemovalWatch;
   /** Folders listed through the mount, with their size and time then (a hint of what to re-list). */
   private readonly listed = new Map<string, { size: number; atMs: number }>();
@@ -91,7 +92,7 @@ export class Vfs {
     mkdirSync(opts.scratchDir, { recursive: true, mode: 0o700 });
     this.warm = new WarmHandles(opts.warmHandles);
     this.removals = new RemovalWatch(fs, this.warm, REMOVAL_POLL_MS, opts.logger);
-    const warmer = new PrefetchWarmer(
+    this.warmer = new PrefetchWarmer(
       fs,
       (info) => {
         if (this.warm.wants(info)) void this.warmUp(info);
@@ -99,7 +100,7 @@ export class Vfs {
       { pollMs: opts.warmHandles.idleMs > 0 ? PREFETCH_POLL_MS : 0, maxWaitMs: PREFETCH_WAIT_MS },
       opts.logger,
     );
-    this.prefetch = new FolderPrefetch(fs, opts.folderPrefetch, opts.logger, warmer, (folder) => {
+    this.prefetch = new FolderPrefetch(fs, opts.folderPrefetch, opts.logger, this.warmer, (folder) => {
       const path = this.mountPath(folder);
       const listing = path === undefined ? undefined : this.recentListings.get(path);
       return listing && Date.now() - listing.atMs < this.opts.metadataExpiryMs ? listing.infos : undefined;
@@ -354,7 +355,7 @@ export class Vfs {
 
   /** A file opened afresh (not a warm handle's new open). */
   private opened(path: string, h: ReadHandle): VfsHandle {
-    this.prefetch.opened(h.info.fileId);
+    this.warmer.opened(h.info.fileId);
     if (!h.wholeFile && h.info.inAlluxioPercentage < 100 && this.opts.readType !== 'NO_CACHE') {
       this.prefetch.coldOpen(this.strataPath(path), h.info, this.cache.get(parentPath(path))?.children);
     }
