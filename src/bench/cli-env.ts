@@ -187,7 +187,9 @@ export function fuseDaemonPids(workDir: string): number[] {
   try {
     return readdirSync(dir).flatMap((name) => {
       try {
-        return [(JSON.parse(readFileSync(join(dir, name), 'utf8')) as { pid: number }).pid];
+        const record = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { pid: number; inWorker?: boolean };
+        // A worker's own mount is no daemon: unmounting it leaves the worker running.
+        return record.inWorker ? [] : [record.pid];
       } catch {
         return [];
       }

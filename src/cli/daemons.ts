@@ -5,18 +5,19 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Configuration } from '../common/config/configuration.js';
 import { StrataError } from '../common/errors.js';
-import { createLogger } from '../common/logging.js';
+import { createLogger, type Logger } from '../common/logging.js';
+import { masterUrl, type InProcessServers } from '../common/rpc/client.js';
 import { packageRoot } from '../common/native.js';
-import { ensureTokenFile, identityFrom } from '../common/security.js';
-import { InProcessClient } from '../common/rpc/in-process.js';
+import { ensureTokenFile } from '../common/security.js';
 import { MasterProcess } from '../master/master-process.js';
 import { WorkerProcess } from '../worker/worker-process.js';
 import { FileSystem } from '../client/file-system.js';
 import type { CliContext } from './context.js';
+import { mountInWorker } from './fuse.js';
 
 function pidFile(conf: Configuration): string {
   return join(conf.get('strata.work.dir'), 'local.pid');
@@ -32,6 +33,17 @@ function runningPid(conf: Configuration): number | undefined {
   }
 }
 
+/** The worker's own mount, if it has one: stops the parts started before it if it fails. */
+async function startMount(conf: Configuration, inProcess: InProcessServers, logger: Logger, started: Array<() => Promise<void>>): Promise<Array<() => Promise<void>>> {
+  try {
+    const unmount = await mountInWorker(conf, inProcess, logger);
+    return unmount ? [unmount] : [];
+  } catch (err) {
+    for (const s of started.reverse()) await s().catch(() => undefined);
+    throw err;
+  }
+}
+
 /** Runs until SIGTERM/SIGINT, then stops the parts in reverse order. */
 async function serve(stoppers: Array<() => Promise<void>>, onExit?: () => void): Promise<void> {
   await new Promise<void>((resolve) => {
@@ -44,14 +56,15 @@ async function serve(stoppers: Array<() => Promise<void>>, onExit?: () => void):
   process.exit(0);
 }
 
-async function waitUntilUp(conf: Configuration, child: { exitCode: number | null }, timeoutMs: number): Promise<void> {
+/** Until the child has written its pid file (the last step of its start) and its worker is live. */
+async function waitUntilUp(conf: Configuration, child: { pid?: number; exitCode: number | null }, timeoutMs: number): Promise<void> {
   const fs = new FileSystem(conf.with({ 'strata.user.rpc.timeout': '2s' }));
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
       if (child.exitCode !== null) throw new StrataError('UNAVAILABLE', `Strata exited during start (code ${child.exitCode})`);
       try {
-        if ((await fs.listWorkers()).some((w) => w.state === 'LIVE')) return;
+        if (runningPid(conf) === child.pid && (await fs.listWorkers()).some((w) => w.state === 'LIVE')) return;
       } catch (err) {
         if (!StrataError.isCode(err, 'UNAVAILABLE')) throw err;
       }
@@ -85,9 +98,11 @@ export function registerDaemons(program: Command, ctx: () => CliContext): void {
         if (!host || !port || !/^\d+$/.test(port)) throw new StrataError('INVALID_ARGUMENT', `--master "${o.master}" is not host:port`);
         conf = conf.with({ 'strata.master.hostname': host, 'strata.master.rpc.port': port });
       }
-      const worker = await WorkerProcess.start(conf, createLogger({ name: `worker-${conf.get('strata.worker.rpc.port')}`, logDir: conf.get('strata.logs.dir') }));
+      const logger = createLogger({ name: `worker-${conf.get('strata.worker.rpc.port')}`, logDir: conf.get('strata.logs.dir') });
+      const worker = await WorkerProcess.start(conf, logger);
+      const unmount = await startMount(conf, new Map([[worker.url, worker.rpcServer]]), logger, [() => worker.stop()]);
       ctx().err(`Strata worker listening on ${conf.get('strata.worker.bind.host')}:${worker.rpcPort} (web ${worker.webPort})`);
-      await serve([() => worker.stop()]);
+      await serve([() => worker.stop(), ...unmount]);
     });
 
   const local = program.command('local').description('A master and a worker in one process on this machine, bound to loopback');
@@ -123,7 +138,8 @@ export function registerDaemons(program: Command, ctx: () => CliContext): void {
       }
       c.out(
         `Started Strata master and worker (pid ${child.pid}): master ${conf.get('strata.master.hostname')}:${conf.get('strata.master.rpc.port')}, ` +
-          `web http://${conf.get('strata.master.hostname')}:${conf.get('strata.master.web.port')}, work dir ${conf.get('strata.work.dir')}`,
+          `web http://${conf.get('strata.master.hostname')}:${conf.get('strata.master.web.port')}, work dir ${conf.get('strata.work.dir')}` +
+          (conf.getBool('strata.worker.fuse.enabled') ? `; ${conf.get('strata.worker.fuse.mount.strata.path')} mounted at ${resolve(conf.get('strata.worker.fuse.mount.point'))}` : ''),
       );
     });
 
@@ -159,17 +175,19 @@ export function registerDaemons(program: Command, ctx: () => CliContext): void {
       ensureTokenFile(conf);
       const logDir = conf.get('strata.logs.dir');
       const master = await MasterProcess.start(conf, createLogger({ name: 'master', logDir }));
+      const inProcess = new Map([[masterUrl(conf), master.rpcServer]]);
       let worker: WorkerProcess;
       try {
-        worker = await WorkerProcess.start(conf, createLogger({ name: 'worker', logDir }), {
-          master: new InProcessClient(master.rpcServer, identityFrom(conf)),
-        });
+        worker = await WorkerProcess.start(conf, createLogger({ name: 'worker', logDir }), { inProcess });
       } catch (err) {
         await master.stop();
         throw err;
       }
+      inProcess.set(worker.url, worker.rpcServer);
+      const unmount = await startMount(conf, inProcess, createLogger({ name: 'fuse', logDir }), [() => master.stop(), () => worker.stop()]);
+      // Written last: `local start` waits for it.
       const file = pidFile(conf);
       writeFileSync(file, String(process.pid));
-      await serve([() => master.stop(), () => worker.stop()], () => rmSync(file, { force: true }));
+      await serve([() => master.stop(), () => worker.stop(), ...unmount], () => rmSync(file, { force: true }));
     });
 }

@@ -4,12 +4,13 @@
  * mounts are recorded in the work dir's fuse/ folder, one file per daemon, for `fuse stat`.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Configuration } from '../common/config/configuration.js';
 import { StrataError } from '../common/errors.js';
-import { createLogger } from '../common/logging.js';
+import { createLogger, type Logger } from '../common/logging.js';
+import type { InProcessServers } from '../common/rpc/client.js';
 import { packageRoot } from '../common/native.js';
 import { FuseMount, fuseMounts, prepareMountPoint, unmountPoint } from '../fuse/mount.js';
 import type { CliContext } from './context.js';
@@ -19,6 +20,8 @@ interface MountRecord {
   pid: number;
   mountPoint: string;
   strataPath: string;
+  /** Mounted inside a worker's process, which runs on after an unmount. */
+  inWorker?: boolean;
 }
 
 const registryDir = (conf: Configuration) => join(conf.get('strata.work.dir'), 'fuse');
@@ -85,21 +88,57 @@ async function runForeground(ctx: CliContext, mountPoint: string, strataPath: st
     logger.flush(() => process.exit(1));
   });
   const mount = await FuseMount.mount({ mountPoint, strataPath, conf, logger });
-  mkdirSync(registryDir(conf), { recursive: true });
-  const record = join(registryDir(conf), `${process.pid}.json`);
-  writeFileSync(record, JSON.stringify({ pid: process.pid, mountPoint: mount.mountPoint, strataPath: mount.strataPath }));
+  const ended = recordUntilUnmounted(mount, conf, logger);
   ctx.err(`Mounted ${mount.strataPath} at ${mount.mountPoint} (reads: ${mount.ops.readMode})`);
   const stop = () => {
     mount.unmount({ force: true }).catch((err: unknown) => logger.warn({ err }, 'unmount on signal failed'));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-  await mount.session.ended;
-  rmSync(record, { force: true });
-  await mount.finish().catch((err: unknown) => logger.warn({ err }, 'letting go of leases at unmount failed'));
-  logger.info({ mountPoint: mount.mountPoint }, 'unmounted');
+  await ended;
   await new Promise<void>((r) => logger.flush(() => r()));
   process.exit(0);
+}
+
+/**
+ * Lists a mount of this process for `fuse stat` until it is unmounted, however that happens;
+ * the record goes once what the mount held is let go, which is what `fuse umount` waits for.
+ */
+function recordUntilUnmounted(mount: FuseMount, conf: Configuration, logger: Logger, inWorker = false): Promise<void> {
+  mkdirSync(registryDir(conf), { recursive: true });
+  const record = join(registryDir(conf), `${process.pid}.json`);
+  const r: MountRecord = { pid: process.pid, mountPoint: mount.mountPoint, strataPath: mount.strataPath, ...(inWorker ? { inWorker } : {}) };
+  writeFileSync(record, JSON.stringify(r));
+  return mount.session.ended
+    .then(() => mount.finish())
+    .catch((err: unknown) => logger.warn({ err }, 'letting go of leases at unmount failed'))
+    .finally(() => {
+      rmSync(record, { force: true });
+      logger.info({ mountPoint: mount.mountPoint }, 'unmounted');
+    });
+}
+
+/**
+ * The mount inside a worker's process (strata.worker.fuse.enabled, as Alluxio's
+ * worker.fuse.enabled): its calls to the worker, and to a master in the same process, skip HTTP.
+ * `fuse stat` lists it and `fuse umount` unmounts it while the worker runs on. Answers what
+ * unmounts it when the worker stops, or nothing when it is not enabled.
+ */
+export async function mountInWorker(conf: Configuration, inProcess: InProcessServers, logger: Logger): Promise<(() => Promise<void>) | undefined> {
+  if (!conf.getBool('strata.worker.fuse.enabled')) return undefined;
+  const mountConf = conf.with(optionsToConf([conf.get('strata.worker.fuse.mount.options')]));
+  const mount = await FuseMount.mount({
+    mountPoint: conf.get('strata.worker.fuse.mount.point'),
+    strataPath: conf.get('strata.worker.fuse.mount.strata.path'),
+    conf: mountConf,
+    logger,
+    inProcess,
+  });
+  const ended = recordUntilUnmounted(mount, conf, logger, true);
+  return async () => {
+    await mount.unmount({ force: true }).catch((err: unknown) => logger.warn({ err }, 'unmount at stop failed'));
+    await ended;
+  };
 }
 
 export function registerFuse(program: Command, ctx: () => CliContext): void {
@@ -174,8 +213,11 @@ export function registerFuse(program: Command, ctx: () => CliContext): void {
         }
       }
       if (record) {
+        // Until the mount has let go of its leases: its daemon exits; a worker's mount drops its record.
+        const file = join(registryDir(c.conf), `${record.pid}.json`);
+        const holding = () => alive(record.pid) && (!record.inWorker || existsSync(file));
         const until = Date.now() + 10_000;
-        while (alive(record.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+        while (holding() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       }
       c.out(`Unmounted ${mountPoint}`);
     });

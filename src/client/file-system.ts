@@ -5,7 +5,7 @@
 import type { Configuration } from '../common/config/configuration.js';
 import { StrataError } from '../common/errors.js';
 import { normalizePath } from '../common/paths.js';
-import { RpcClient, closeRpcAgent } from '../common/rpc/client.js';
+import { RpcClient, closeRpcAgent, masterUrl, type InProcessServers } from '../common/rpc/client.js';
 import { identityFrom } from '../common/security.js';
 import { ufsSourceOf, type FileInfo, type MountPointInfo, type ReadType, type SetAttributeOptions, type TierUsage, type UfsBlockSource, type WorkerAddress, type WorkerInfo, type WriteType } from '../common/types.js';
 
@@ -29,11 +29,20 @@ export class FileSystem {
   readonly picker: WorkerPicker;
   private readonly workers: WorkerClients;
 
-  constructor(readonly conf: Configuration) {
+  /**
+   * `inProcess`: the master and workers that run in this process (a mount inside its worker),
+   * called without HTTP. Such a client shares the process's connections and leaves them open
+   * when closed.
+   */
+  constructor(
+    readonly conf: Configuration,
+    private readonly opts: { inProcess?: InProcessServers } = {},
+  ) {
     const identity = identityFrom(conf);
     const timeout = conf.getMs('strata.user.rpc.timeout');
-    this.master = new RpcClient('master', `http://${conf.get('strata.master.hostname')}:${conf.getInt('strata.master.rpc.port')}`, identity, timeout);
-    this.workers = new WorkerClients(identity, timeout);
+    const master = masterUrl(conf);
+    this.master = new RpcClient('master', master, identity, timeout, opts.inProcess?.get(master));
+    this.workers = new WorkerClients(identity, timeout, opts.inProcess);
     this.picker = new WorkerPicker(this.master);
   }
 
@@ -228,6 +237,6 @@ export class FileSystem {
   }
 
   async close(): Promise<void> {
-    await closeRpcAgent();
+    if (!this.opts.inProcess) await closeRpcAgent();
   }
 }

@@ -22,11 +22,11 @@ export function newRegistry(role: string, withProcessMetrics: boolean): Registry
 export function rpcServer(name: string, registry: Registry, opts: { token?: string; logger: Logger }): HttpServer {
   const requests = new Counter({
     name: 'strata_rpc_requests_total',
-    help: 'API requests served over HTTP, by route (method and path); calls inside the process are not counted',
-    labelNames: ['route'] as const,
+    help: 'API requests served, by route (method and path) and transport (http, or in-process for callers in the same process)',
+    labelNames: ['route', 'transport'] as const,
     registers: [registry],
   });
-  return new HttpServer({ name, ...opts, onRequest: (route) => requests.inc({ route }) });
+  return new HttpServer({ name, ...opts, onRequest: (route, transport) => requests.inc({ route, transport }) });
 }
 
 /** The web server of a role: /metrics and a JSON status, both open (no secrets in them). */

@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import type { Configuration } from '../common/config/configuration.js';
 import { StrataError } from '../common/errors.js';
 import type { Logger } from '../common/logging.js';
+import type { InProcessServers } from '../common/rpc/client.js';
 import { native } from '../common/native.js';
 import { FileSystem } from '../client/file-system.js';
 import { FuseOps, XATTR_PREFIX } from './fuse-ops.js';
@@ -72,6 +73,8 @@ export interface MountOptions {
   strataPath: string;
   conf: Configuration;
   logger: Logger;
+  /** The master and worker, when the mount runs inside their process (strata.worker.fuse.enabled). */
+  inProcess?: InProcessServers;
 }
 
 export class FuseMount {
@@ -85,7 +88,7 @@ export class FuseMount {
 
   static async mount(o: MountOptions): Promise<FuseMount> {
     const mountPoint = resolve(o.mountPoint);
-    const fs = new FileSystem(o.conf);
+    const fs = new FileSystem(o.conf, { inProcess: o.inProcess });
     const root = await fs.getStatus(o.strataPath);
     if (!root.folder) throw new StrataError('INVALID_ARGUMENT', `${root.path} is a file: fuse mount takes a folder`);
     prepareMountPoint(mountPoint, o.logger);

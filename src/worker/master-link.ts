@@ -5,7 +5,7 @@
  * full registration, so no delta is lost while the master is away.
  */
 import type { Logger } from '../common/logging.js';
-import type { JsonCaller } from '../common/rpc/in-process.js';
+import type { JsonCaller } from '../common/rpc/client.js';
 import type { FileInfo, HeartbeatCommand, MountPointInfo, WorkerAddress } from '../common/types.js';
 import type { BlockStore } from './block-store/index.js';
 

@@ -2,16 +2,16 @@
  * The worker process: the tiered block store, read-through from the UFS, the data server on
  * the RPC port, /metrics on the web port, and the link to the master.
  */
-import type { JsonCaller } from '../common/rpc/in-process.js';
 import type { Configuration } from '../common/config/configuration.js';
 import { requireSize } from '../common/config/units.js';
 import { StrataError } from '../common/errors.js';
 import type { Logger } from '../common/logging.js';
 import { Counter, Gauge, newRegistry, rpcServer, webServer } from '../common/metrics.js';
-import { RpcClient } from '../common/rpc/client.js';
+import { RpcClient, masterUrl, type InProcessServers } from '../common/rpc/client.js';
 import { HttpServer } from '../common/rpc/server.js';
 import { clusterToken, identityFrom } from '../common/security.js';
 import { join } from 'node:path';
+import type { WorkerAddress } from '../common/types.js';
 import { BlockStore, type TierConfig } from './block-store/index.js';
 import { Prefetcher } from './prefetcher.js';
 import { BlockFiller } from './block-fill.js';
@@ -43,20 +43,29 @@ export class WorkerProcess {
   webPort = 0;
 
   private constructor(
-    private readonly parts: { store: BlockStore; link: MasterLink; rpc: HttpServer; web: HttpServer; logger: Logger },
+    private readonly parts: { store: BlockStore; link: MasterLink; rpc: HttpServer; web: HttpServer; address: WorkerAddress; logger: Logger },
   ) {}
 
   get workerId(): number {
     return this.parts.link.workerId;
   }
 
-  /** `master`: how to reach the master when it runs in this process (strata local); else HTTP. */
-  static async start(conf: Configuration, logger: Logger, opts: { master?: JsonCaller } = {}): Promise<WorkerProcess> {
+  /** The base URL clients reach this worker's API at (as the master lists it). */
+  get url(): string {
+    return `http://${this.parts.address.host}:${this.parts.address.rpcPort}`;
+  }
+
+  get rpcServer(): HttpServer {
+    return this.parts.rpc;
+  }
+
+  /** `inProcess`: the master, when it runs in this process (strata local); else it is called over HTTP. */
+  static async start(conf: Configuration, logger: Logger, opts: { inProcess?: InProcessServers } = {}): Promise<WorkerProcess> {
     const tiers = tiersFrom(conf);
     const store = await BlockStore.open({ tiers, indexPath: join(conf.get('strata.worker.index.dir'), 'blocks.db'), logger });
     const identity = identityFrom(conf);
     const timeoutMs = conf.getMs('strata.user.rpc.timeout');
-    const masterUrl = `http://${conf.get('strata.master.hostname')}:${conf.getInt('strata.master.rpc.port')}`;
+    const master = masterUrl(conf);
     const host = conf.get('strata.worker.bind.host');
     const registry = newRegistry('worker', false);
     const rpc = rpcServer('worker', registry, { token: clusterToken(conf), logger });
@@ -72,7 +81,7 @@ export class WorkerProcess {
       throw err;
     }
     const address = { host: conf.get('strata.worker.hostname'), rpcPort, webPort };
-    const link = new MasterLink(opts.master ?? new RpcClient('master', masterUrl, identity, timeoutMs), store, address, logger);
+    const link = new MasterLink(new RpcClient('master', master, identity, timeoutMs, opts.inProcess?.get(master)), store, address, logger);
     const ufs = new UfsAccess(link);
     const metrics = {
       bytesRead: new Counter({ name: 'strata_worker_bytes_read_total', help: 'Bytes served to readers, by source (cache or ufs)', labelNames: ['source'] as const, registers: [registry] }),
@@ -127,7 +136,7 @@ export class WorkerProcess {
     registerDataServer(rpc, { store, filler, prefetcher, ufs, master: link, persister, metrics, logger, leaseTimeoutMs, topTier: tiers[0]!.alias });
     await link.heartbeat();
     link.start(conf.getMs('strata.worker.block.heartbeat.interval'));
-    const worker = new WorkerProcess({ store, link, rpc, web, logger });
+    const worker = new WorkerProcess({ store, link, rpc, web, address, logger });
     worker.rpcPort = rpcPort;
     worker.webPort = webPort;
     logger.info({ rpcPort, webPort, tiers: tiers.map((t) => t.alias) }, 'worker started');

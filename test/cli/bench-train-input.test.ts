@@ -39,8 +39,11 @@ test('a tiny run: all rows, cached epochs off the UFS, MUST_CACHE kept out of th
   const strata = (epoch: number) => res.rows.find((x) => x.mode === 'Strata mount' && x.epoch === epoch)!;
   assert.ok(strata(1).ufsRequests! >= 60, `the cold epoch made ${strata(1).ufsRequests} UFS requests for 60 files`);
   assert.equal(strata(2).ufsRequests, 0, 'a cached epoch went to the UFS');
+  // By default the mount runs inside the worker's process: its CPU is the worker's.
+  assert.equal(res.options.fuse, 'worker');
+  assert.match(r.stdout, /the FUSE mount inside the worker's process/);
   const cpu = strata(1).daemonCpuSeconds!;
-  assert.ok(cpu.masterWorker > 0 && cpu.fuse > 0, `Strata's CPU during the cold epoch: ${JSON.stringify(cpu)}`);
+  assert.ok(cpu.masterWorker > 0 && cpu.fuse === 0, `Strata's CPU during the cold epoch: ${JSON.stringify(cpu)}`);
   // The UFS side's CPU and the machine's: the S3 server did the work of every epoch that read it.
   for (const row of res.rows) {
     // /proc/stat counts in 10 ms ticks: an epoch of a few milliseconds may see none pass, or
@@ -82,6 +85,22 @@ test('a tiny run: all rows, cached epochs off the UFS, MUST_CACHE kept out of th
   assert.deepEqual(readdirSync(scratch), [], 'the run left files behind');
 });
 
+test('--fuse daemon: the mount is a daemon of its own, whose CPU is counted apart', { timeout: 180_000 }, async () => {
+  const scratch = join(env.dir, 'scratch-daemon');
+  mkdirSync(scratch);
+  const json = join(env.dir, 'results-daemon.json');
+  const r = await env.run(['bench', 'train-input', '--fuse', 'daemon', '--count', '40', '--size', '20KB', '--classes', '2', '--readers', '4', '--epochs', '1', '--warm-up', '0', '--json', json], { env: { TMPDIR: scratch } });
+  assert.equal(r.code, 0, r.stderr);
+  const res = JSON.parse(readFileSync(json, 'utf8')) as TrainInputResults;
+  assert.equal(res.options.fuse, 'daemon');
+  assert.match(r.stdout, /the FUSE mount a daemon of its own/);
+  const cold = res.rows.find((x) => x.mode === 'Strata mount' && x.epoch === 1)!;
+  assert.ok(cold.daemonCpuSeconds!.masterWorker > 0 && cold.daemonCpuSeconds!.fuse > 0, `Strata's CPU during the cold epoch: ${JSON.stringify(cold.daemonCpuSeconds)}`);
+  assert.equal(res.mustCache.passed, true, res.mustCache.detail);
+  assert.deepEqual(mountsUnder(env.dir), [], 'the run left a mount behind');
+  assert.deepEqual(readdirSync(scratch), [], 'the run left files behind');
+});
+
 test('interrupted (SIGINT) once the mount is up, it unmounts and removes what it started', { timeout: 120_000 }, async () => {
   const scratch = join(env.dir, 'scratch-interrupted');
   mkdirSync(scratch);
@@ -112,6 +131,7 @@ test('bad flags are refused, naming the flag, before anything starts', async () 
     [['--size', 'big'], '--size'],
     [['--epochs', 'two'], '--epochs'],
     [['--warm-up', 'some'], '--warm-up'],
+    [['--fuse', 'elsewhere'], '--fuse'],
     [['--json', join(env.dir, 'no-such-folder', 'r.json')], '--json'],
   ] as const) {
     const r = await env.run(['bench', 'train-input', ...args]);

@@ -62,3 +62,17 @@ test('tier keys are templates per level and values can reference other keys', ()
   assert.ok(conf.list().some((e) => e.key === 'strata.worker.tieredstore.level1.dirs.path'));
   assert.throws(() => conf.with({ 'strata.worker.tieredstore.level2.alias': 'TAPE' }), /MEM, SSD, HDD/);
 });
+
+test("Alluxio's worker mount keys work, the one that names Alluxio in it too", () => {
+  const conf = Configuration.load({
+    env: {},
+    confDir: '/nonexistent',
+    cli: ['alluxio.worker.fuse.enabled=true', 'alluxio.worker.fuse.mount.point=/mnt/alluxio-fuse', 'alluxio.worker.fuse.mount.alluxio.path=/training-data'],
+  });
+  assert.deepEqual(conf.warnings, []);
+  assert.equal(conf.getBool('strata.worker.fuse.enabled'), true);
+  assert.equal(conf.get('strata.worker.fuse.mount.point'), '/mnt/alluxio-fuse');
+  assert.equal(conf.get('strata.worker.fuse.mount.strata.path'), '/training-data');
+  assert.equal(conf.get('alluxio.worker.fuse.mount.alluxio.path'), '/training-data');
+  assert.equal(Configuration.load({ env: {}, confDir: '/nonexistent' }).getBool('strata.worker.fuse.enabled'), false);
+});

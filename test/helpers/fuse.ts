@@ -14,12 +14,16 @@ export class FuseEnv {
     readonly mnt: string,
   ) {}
 
-  static async create(opts: { props?: Record<string, string | number>; strataPath?: string; mountArgs?: string[] } = {}): Promise<FuseEnv> {
+  /** `inWorker`: the worker mounts the root itself at start (strata.worker.fuse.enabled) instead of a daemon. */
+  static async create(opts: { props?: Record<string, string | number>; strataPath?: string; mountArgs?: string[]; inWorker?: boolean } = {}): Promise<FuseEnv> {
     const env = await CliEnv.create(opts.props);
     const fe = new FuseEnv(env, join(env.dir, 'mnt'));
+    if (opts.inWorker) Object.assign(env.props, { 'strata.worker.fuse.enabled': 'true', 'strata.worker.fuse.mount.point': fe.mnt });
+    env.writeConf();
     const start = await env.run(['local', 'start']);
     if (start.code !== 0) throw new Error(`local start: ${start.stderr}`);
     if (opts.strataPath) await env.run(['fs', 'mkdir', opts.strataPath]);
+    if (opts.inWorker) return fe;
     const mount = await env.run(['fuse', 'mount', ...(opts.mountArgs ?? []), fe.mnt, opts.strataPath ?? '/']);
     if (mount.code !== 0) throw new Error(`fuse mount: ${mount.stderr}`);
     return fe;
@@ -64,8 +68,8 @@ export class FuseEnv {
   }
 
   /** Requests the worker has served on `route` ("GET /api/v1/prefetch/loaded") since it started. */
-  async workerRequests(route: string): Promise<number> {
-    return (await requestsServed([Number(this.env.props['strata.worker.web.port'])]))?.get(route) ?? 0;
+  async workerRequests(route: string, transport?: 'http' | 'in-process'): Promise<number> {
+    return (await requestsServed([Number(this.env.props['strata.worker.web.port'])], transport))?.get(route) ?? 0;
   }
 
   /** The value of the worker's metric line that starts with `prefix`. */

@@ -3,8 +3,9 @@
  * an s3rver on 127.0.0.1 (random port, temporary folder) holding the dataset (and a warm-up set), the throttling
  * proxy in front of it when asked (a process of its own), a copy of the same dataset on local disk, and a Strata cluster
  * (`strata local start`, own work dir, ports and MEM tier) with the bucket prefix mounted at
- * /training-data through the proxy and that folder mounted with FUSE. The FUSE daemon writes
- * with MUST_CACHE, as a training job's intermediate files would be written.
+ * /training-data through the proxy and that folder read through a FUSE mount: the worker's own
+ * (in its process) or a daemon's. The mount writes with MUST_CACHE, as a training job's
+ * intermediate files would be written.
  * close() undoes whatever was started, in reverse, also after a failed start; so does SIGINT or
  * SIGTERM during the run, before the process exits.
  */
@@ -39,8 +40,8 @@ export interface TrainInputEnvironment {
   s3: S3Server;
   proxy?: ProxyProcess;
   cluster: CliEnv;
-  /** Strata's processes: master and worker (one `local` process), and the FUSE daemon. */
-  daemons: { masterWorker: number; fuse: number };
+  /** Strata's processes: master and worker (one `local` process), and the FUSE daemon unless the mount runs in the worker. */
+  daemons: { masterWorker: number; fuse?: number };
   /** The web ports (/metrics) of the master and the worker. */
   webPorts: number[];
   close(): Promise<void>;
@@ -114,15 +115,21 @@ export async function startEnvironment(opts: TrainInputOptions, hooks: RunHooks)
       await cluster.run(['local', 'stop']);
       await cluster.cleanup();
     });
-    must(await cluster.run(['local', 'start']), 'strata local start');
+    const mountPoint = join(cluster.dir, 'mnt');
+    // The mount writes intermediates with MUST_CACHE. The worker's own mount is made at its start,
+    // before the bucket is mounted in Strata: it takes the root.
+    const writeType = '--conf=strata.user.file.writetype.default=MUST_CACHE';
+    const inWorker = opts.fuse === 'worker';
+    const workerMount = inWorker ? [writeType, `--conf=strata.worker.fuse.mount.point=${mountPoint}`, '--conf=strata.worker.fuse.mount.strata.path=/'] : [];
+    must(await cluster.run(['local', 'start', `--conf=strata.worker.fuse.enabled=${inWorker}`, ...workerMount]), 'strata local start');
     const mountOptions = Object.entries(s3.options({ 's3.endpoint': ufsEndpoint })).flatMap(([k, v]) => ['--option', `${k}=${v}`]);
     must(await cluster.run(['fs', 'mount', STRATA_DIR, `s3://${BUCKET}/${PREFIX}`, ...mountOptions]), 'strata fs mount');
-    const mountPoint = join(cluster.dir, 'mnt');
-    must(await cluster.run(['fuse', 'mount', mountPoint, STRATA_DIR, '--conf', 'strata.user.file.writetype.default=MUST_CACHE']), 'strata fuse mount');
-    log(`Strata: ${STRATA_DIR} = s3://${BUCKET}/${PREFIX} via ${ufsEndpoint}, FUSE-mounted at ${mountPoint}`);
+    if (!inWorker) must(await cluster.run(['fuse', 'mount', mountPoint, STRATA_DIR, writeType]), 'strata fuse mount');
+    const datasetRoot = inWorker ? join(mountPoint, STRATA_DIR) : mountPoint;
+    log(`Strata: ${STRATA_DIR} = s3://${BUCKET}/${PREFIX} via ${ufsEndpoint}, FUSE-mounted at ${datasetRoot} (${inWorker ? "in the worker's process" : 'a daemon'})`);
     const masterWorker = cluster.localPid();
     const [fuse] = fuseDaemonPids(cluster.workDir);
-    if (!masterWorker || !fuse) throw new Error(`cannot find Strata's processes (local ${masterWorker}, FUSE ${fuse})`);
+    if (!masterWorker || (!fuse && !inWorker)) throw new Error(`cannot find Strata's processes (local ${masterWorker}, FUSE ${fuse})`);
 
     return {
       files,
@@ -130,7 +137,7 @@ export async function startEnvironment(opts: TrainInputOptions, hooks: RunHooks)
       warmUpFiles,
       localDisk: { kind: 'folder', root: localRoot },
       sdk: { kind: 's3', endpoint: ufsEndpoint, bucket: BUCKET, prefix: PREFIX },
-      mount: { kind: 'folder', root: mountPoint },
+      mount: { kind: 'folder', root: datasetRoot },
       s3,
       proxy,
       cluster,

@@ -24,9 +24,17 @@ export interface TrainInputOptions {
   seed: number;
   /** Folder under which the local-disk copy of the dataset is made (and removed). */
   localParent: string;
+  /**
+   * Where the FUSE mount runs: inside the worker's process (strata.worker.fuse.enabled, for a
+   * job on a worker's machine) or as a daemon of its own (`strata fuse mount`).
+   */
+  fuse: FuseWhere;
   /** Extra properties for the Strata cluster (its site file), from --conf. */
   clusterConf: Record<string, string>;
 }
+
+export const FUSE_WHERE = ['worker', 'daemon'] as const;
+export type FuseWhere = (typeof FUSE_WHERE)[number];
 
 export const DEFAULTS = {
   count: 2000,
@@ -36,4 +44,5 @@ export const DEFAULTS = {
   epochs: 3,
   warmUp: 2000,
   seed: 1,
+  fuse: 'worker',
 } as const;

@@ -24,7 +24,8 @@ import { MODES, goals, ufsCeilingMBps, type EpochRow, type TrainInputResults } f
 /** CPU seconds used so far by Strata's processes and the UFS side's, and by the whole machine. */
 function cpuNow(env: TrainInputEnvironment) {
   const masterWorker = cpuSeconds(env.daemons.masterWorker);
-  const fuse = cpuSeconds(env.daemons.fuse);
+  // A mount inside the worker spends its CPU in the worker's process.
+  const fuse = env.daemons.fuse === undefined ? 0 : cpuSeconds(env.daemons.fuse);
   const server = cpuSeconds(env.s3.pid);
   const proxy = env.proxy ? cpuSeconds(env.proxy.pid) : undefined;
   return {
@@ -171,7 +172,7 @@ export async function runTrainInput(opts: TrainInputOptions, hooks: RunHooks): P
     return {
       date: new Date().toISOString(),
       host: { cpus: cpus().length, kernel: release(), node: process.version },
-      options: { count: opts.count, imageBytes: opts.imageBytes, classes: opts.classes, readers: opts.readers, epochs: opts.epochs, warmUp: opts.warmUp, decode: opts.decode, seed: opts.seed, clusterConf: opts.clusterConf },
+      options: { count: opts.count, imageBytes: opts.imageBytes, classes: opts.classes, readers: opts.readers, epochs: opts.epochs, warmUp: opts.warmUp, decode: opts.decode, fuse: opts.fuse, seed: opts.seed, clusterConf: opts.clusterConf },
       dataset: { format: 'imagefolder', files: env.files.length, bytes: env.bytes, meanFileBytes },
       pageCache: "the local copy's pages dropped from the page cache before each epoch but the warm one",
       slowUfs,

@@ -37,8 +37,9 @@ function cells(r: TrainInputResults): string[][] {
 
 function title(r: TrainInputResults): string {
   const slow = r.slowUfs ? `UFS through a proxy: ${describeSlowUfs(r.slowUfs)}` : 'UFS: s3rver on loopback, no proxy';
-  const o = r.options as { readers: number; decode: boolean; warmUp?: number };
-  return `Training input: ${r.dataset.files} x ${(r.dataset.meanFileBytes / 1e3).toFixed(0)} KB images, ${o.readers} readers, ${o.decode ? 'with' : 'without'} PNG decode; ${slow}; ${r.pageCache}; ${o.warmUp ? `${o.warmUp} other files read once through every mode first (a warm cluster)` : 'a freshly started cluster'}. MB = 10^6 B.`;
+  // Results from before --fuse had the mount as a daemon.
+  const o = r.options as { readers: number; decode: boolean; warmUp?: number; fuse?: string };
+  return `Training input: ${r.dataset.files} x ${(r.dataset.meanFileBytes / 1e3).toFixed(0)} KB images, ${o.readers} readers, ${o.decode ? 'with' : 'without'} PNG decode; ${o.fuse === 'worker' ? "the FUSE mount inside the worker's process" : 'the FUSE mount a daemon of its own'}; ${slow}; ${r.pageCache}; ${o.warmUp ? `${o.warmUp} other files read once through every mode first (a warm cluster)` : 'a freshly started cluster'}. MB = 10^6 B.`;
 }
 
 function goalLines(r: TrainInputResults): string[] {

@@ -16,7 +16,7 @@ import { StrataError } from '../../common/errors.js';
 import { checkSpec } from '../../datasets/generate.js';
 import { resultsPath } from '../../bench/report.js';
 import { parseSlowUfs } from '../../bench/slow-ufs.js';
-import { DEFAULTS, type TrainInputOptions } from '../../bench/train-input/options.js';
+import { DEFAULTS, FUSE_WHERE, type FuseWhere, type TrainInputOptions } from '../../bench/train-input/options.js';
 import { runTrainInput } from '../../bench/train-input/run.js';
 import { markdownTable, textTable } from '../../bench/train-input/table.js';
 import type { CliContext } from '../context.js';
@@ -36,6 +36,7 @@ interface TrainInputFlags {
   json?: string;
   markdown?: string;
   localDir?: string;
+  fuse: string;
 }
 
 const MAX_READERS = 256;
@@ -62,6 +63,7 @@ function optionsFrom(o: TrainInputFlags, confArgs: readonly string[]): TrainInpu
     slowUfs: o.slowUfs === undefined ? undefined : parseSlowUfs(o.slowUfs),
     seed: parseWholeNumber(o.seed, '--seed'),
     localParent,
+    fuse: parseFuseWhere(o.fuse),
     clusterConf: Object.fromEntries(parseAssignments(confArgs)),
   };
   try {
@@ -70,6 +72,12 @@ function optionsFrom(o: TrainInputFlags, confArgs: readonly string[]): TrainInpu
     throw new StrataError('INVALID_ARGUMENT', (err as Error).message);
   }
   return opts;
+}
+
+function parseFuseWhere(value: string): FuseWhere {
+  const where = FUSE_WHERE.find((w) => w === value);
+  if (!where) throw new StrataError('INVALID_ARGUMENT', `--fuse: "${value}" is not one of ${FUSE_WHERE.join(', ')}`);
+  return where;
 }
 
 /** Checks an output file's folder now, so that a bad path fails before a long run, not after. */
@@ -97,6 +105,7 @@ export function registerTrainInputCommand(bench: Command, ctx: () => CliContext)
     .option('--warm-up <n>', 'files of another folder read once through every mode before epoch 1, untimed, as a cluster that has served jobs is warm; 0 measures a freshly started cluster', String(DEFAULTS.warmUp))
     .option('--decode', 'decode each image (PNG) after reading it')
     .option('--slow-ufs <spec>', 'a throttling proxy in front of the S3 server, e.g. latency=20ms,bandwidth=100MB/s')
+    .option('--fuse <where>', `where the FUSE mount runs: worker (inside the worker's process, strata.worker.fuse.enabled) or daemon (strata fuse mount)`, DEFAULTS.fuse)
     .option('--seed <s>', 'seed of the dataset and of the shuffles', String(DEFAULTS.seed))
     .option('--json <path>', 'results file (default bench/results/train-input-<date>.json)')
     .option('--markdown <path>', 'the table as markdown (default: the JSON file\'s path with .md)')

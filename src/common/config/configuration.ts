@@ -22,9 +22,13 @@ const templates = PROPERTY_KEYS.filter((k) => k.name.includes('{N}')).map((k) =>
   return { key: k, re: new RegExp(`^${before.replace(/\./g, '\\.')}(\\d+)${after.replace(/\./g, '\\.')}$`) };
 });
 
+/** Alluxio keys that name Alluxio inside them. */
+const RENAMED: Record<string, string> = { 'strata.worker.fuse.mount.alluxio.path': 'strata.worker.fuse.mount.strata.path' };
+
 /** `alluxio.x` is the same key as `strata.x`. */
 export function canonicalKey(key: string): string {
-  return key.startsWith('alluxio.') ? `strata.${key.slice('alluxio.'.length)}` : key;
+  const k = key.startsWith('alluxio.') ? `strata.${key.slice('alluxio.'.length)}` : key;
+  return RENAMED[k] ?? k;
 }
 
 function lookup(key: string): { key: PropertyKey; level?: number } | undefined {

@@ -4,8 +4,9 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
+import type { Configuration } from '../config/configuration.js';
 import { StrataError, isErrorCode, toStrataError } from '../errors.js';
-import { GROUP_HEADER, TOKEN_HEADER, USER_HEADER } from './server.js';
+import { GROUP_HEADER, TOKEN_HEADER, USER_HEADER, type HttpServer } from './server.js';
 
 export interface RpcIdentity {
   token?: string;
@@ -14,6 +15,23 @@ export interface RpcIdentity {
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;
+
+/** What callers of JSON control APIs need (an RpcClient, over HTTP or in process). */
+export interface JsonCaller {
+  call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, opts?: { query?: Query; body?: unknown }): Promise<T>;
+}
+
+/**
+ * Servers running in this process, by the base URL clients name them with. A client given them
+ * calls their JSON routes in process (HttpServer.invoke): a worker beside its master, a mount
+ * inside its worker. Byte streams still go over HTTP.
+ */
+export type InProcessServers = ReadonlyMap<string, HttpServer>;
+
+/** Where clients reach the master's API. */
+export function masterUrl(conf: Configuration): string {
+  return `http://${conf.get('strata.master.hostname')}:${conf.getInt('strata.master.rpc.port')}`;
+}
 
 let sharedAgent: Agent | undefined;
 function agent(): Agent {
@@ -47,12 +65,14 @@ async function errorFrom(res: Dispatcher.ResponseData, what: string): Promise<St
   return new StrataError('INTERNAL', `${what}: HTTP ${res.statusCode} ${text.slice(0, 200)}`);
 }
 
-export class RpcClient {
+export class RpcClient implements JsonCaller {
   constructor(
     readonly name: string,
     readonly baseUrl: string,
     private readonly identity: RpcIdentity,
     private readonly timeoutMs: number,
+    /** The server itself, when it runs in this process: JSON calls then skip HTTP. */
+    private readonly inProcess?: HttpServer,
   ) {}
 
   private headers(extra?: Record<string, string>): Record<string, string> {
@@ -85,6 +105,7 @@ export class RpcClient {
 
   /** A JSON control call. */
   async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, opts: { query?: Query; body?: unknown } = {}): Promise<T> {
+    if (this.inProcess) return this.inProcess.invoke<T>(method, path, { ...opts, user: this.identity.user, group: this.identity.group });
     const res = await this.send(method, path, {
       query: opts.query,
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),

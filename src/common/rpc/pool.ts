@@ -1,16 +1,20 @@
 /** One RpcClient per worker address, reused (keep-alive connections) by whoever calls workers. */
 import type { WorkerAddress } from '../types.js';
-import { RpcClient, type RpcIdentity } from './client.js';
+import { RpcClient, type InProcessServers, type RpcIdentity } from './client.js';
 
 export class WorkerRpcPool {
   private readonly clients = new Map<string, RpcClient>();
 
-  constructor(private readonly identity: RpcIdentity, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly identity: RpcIdentity,
+    private readonly timeoutMs: number,
+    private readonly inProcess?: InProcessServers,
+  ) {}
 
   of(address: WorkerAddress): RpcClient {
     const url = `http://${address.host}:${address.rpcPort}`;
     let c = this.clients.get(url);
-    if (!c) this.clients.set(url, (c = new RpcClient(`worker ${address.host}:${address.rpcPort}`, url, this.identity, this.timeoutMs)));
+    if (!c) this.clients.set(url, (c = new RpcClient(`worker ${address.host}:${address.rpcPort}`, url, this.identity, this.timeoutMs, this.inProcess?.get(url))));
     return c;
   }
 }

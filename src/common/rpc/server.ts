@@ -70,7 +70,7 @@ export class HttpServer {
       token?: string;
       logger: Logger;
       /** Told of each request that reached a route ("GET /api/v1/list"), as it arrives. */
-      onRequest?: (route: string) => void;
+      onRequest?: (route: string, transport: 'http' | 'in-process') => void;
     },
   ) {
     this.server = createServer((req, res) => void this.dispatch(req, res));
@@ -89,7 +89,7 @@ export class HttpServer {
     try {
       const handler = this.routes.get(key);
       if (!handler) throw new StrataError('NOT_FOUND', `No such API: ${req.method} ${url.pathname}`);
-      this.opts.onRequest?.(key);
+      this.opts.onRequest?.(key, 'http');
       if (this.opts.token && !this.open.has(key) && !sameToken(req.headers[TOKEN_HEADER] as string | undefined, this.opts.token)) {
         throw new StrataError('UNAUTHENTICATED', `${this.opts.name}: missing or wrong cluster token (strata.security.token)`);
       }
@@ -119,12 +119,15 @@ export class HttpServer {
 
   /**
    * Runs a JSON route in this process as if it came over HTTP: arguments and answer go through
-   * JSON, errors are the same StrataErrors. A worker sharing a process with its master
-   * (`strata local`) reports its blocks without a loopback round trip.
+   * JSON, errors are the same StrataErrors, and it is counted as a request. A worker sharing a
+   * process with its master (`strata local`), or a mount inside its worker, calls without a
+   * loopback round trip.
    */
   async invoke<T>(method: string, path: string, opts: { query?: Query; body?: unknown; user: string; group: string }): Promise<T> {
-    const handler = this.routes.get(`${method} ${path}`);
+    const key = `${method} ${path}`;
+    const handler = this.routes.get(key);
     if (!handler) throw new StrataError('NOT_FOUND', `No such API: ${method} ${path}`);
+    this.opts.onRequest?.(key, 'in-process');
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) query.set(k, String(v));
     const body: unknown = opts.body === undefined ? {} : JSON.parse(JSON.stringify(opts.body));
