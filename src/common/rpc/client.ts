@@ -105,13 +105,30 @@ export class RpcClient implements JsonCaller {
 
   /** A JSON control call. */
   async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, opts: { query?: Query; body?: unknown } = {}): Promise<T> {
-    if (this.inProcess) return this.inProcess.invoke<T>(method, path, { ...opts, user: this.identity.user, group: this.identity.group });
+    if (this.inProcess) return this.invokeInProcess<T>(this.inProcess, method, path, opts);
     const res = await this.send(method, path, {
       query: opts.query,
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
       headers: opts.body === undefined ? undefined : { 'content-type': 'application/json' },
     });
     return (await res.body.json()) as T;
+  }
+
+  /** As over HTTP, an answer that does not come within the timeout is UNAVAILABLE (the call runs on). */
+  private invokeInProcess<T>(server: HttpServer, method: 'GET' | 'POST' | 'DELETE', path: string, opts: { query?: Query; body?: unknown }): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new StrataError('UNAVAILABLE', `${this.name} (in this process) did not answer ${method} ${path} within ${this.timeoutMs} ms`)), this.timeoutMs);
+      server.invoke<T>(method, path, { ...opts, user: this.identity.user, group: this.identity.group }).then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
   }
 
   /** A data call whose response body is a byte stream. */
