@@ -3,14 +3,16 @@
  * its cold reads reach the worker in process (no HTTP request), it reads and writes as a
  * daemon's mount does, `fuse stat` lists it, `fuse umount` unmounts it while the worker serves
  * on, `local stop` unmounts it, and a mount point in use stops `local start` with an error that
- * names it and nothing left running.
+ * names it and nothing left running. A cluster worker (`strata worker`) mounts the same way and
+ * calls its master over HTTP.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestsServed } from '../../src/bench/rpc-requests.js';
-import { CliEnv } from '../helpers/cli.js';
+import { CliEnv, freePort, waitForExit } from '../helpers/cli.js';
+import { eventually } from '../helpers/cluster.js';
 import { FuseEnv } from '../helpers/fuse.js';
 
 let f: FuseEnv;
@@ -95,6 +97,35 @@ test('a mount point in use: local start fails naming it, and leaves nothing runn
     assert.match((await env.run(['fs', 'ls', '/'])).stderr, /unavailable/i);
   } finally {
     await env.run(['local', 'stop']);
+    await env.cleanup();
+  }
+});
+
+test('strata worker of a cluster mounts in its process: the master over HTTP, the worker in process', { timeout: 60_000 }, async () => {
+  const env = await CliEnv.create({ 'strata.security.token': 'cluster-secret' });
+  const mnt = join(env.dir, 'worker-mnt');
+  try {
+    env.spawnDaemon(['master']);
+    const webPort = await freePort();
+    const worker = env.spawnDaemon(['worker'], {
+      'strata.worker.web.port': webPort,
+      'strata.worker.fuse.enabled': 'true',
+      'strata.worker.fuse.mount.point': mnt,
+    });
+    await eventually(async () => (await env.run(['fuse', 'stat'])).stdout.includes(`${worker.pid}\t${mnt}\t/`), 20_000, "the worker's mount");
+    mkdirSync(join(env.ufsRoot, 'data'), { recursive: true });
+    writeFileSync(join(env.ufsRoot, 'data', 'x.bin'), Buffer.alloc(300_000, 7));
+    const masterWeb = Number(env.props['strata.master.web.port']);
+    const calls = async (port: number, transport: 'http' | 'in-process') => [...((await requestsServed([port], transport))?.values() ?? [])].reduce((a, b) => a + b, 0);
+    const before = { workerHttp: await calls(webPort, 'http'), workerLocal: await calls(webPort, 'in-process'), master: await calls(masterWeb, 'http') };
+    assert.deepEqual(readFileSync(join(mnt, 'data', 'x.bin')), Buffer.alloc(300_000, 7));
+    assert.equal((await calls(webPort, 'http')) - before.workerHttp, 0, 'the mount called its worker over HTTP');
+    assert.ok((await calls(webPort, 'in-process')) > before.workerLocal, 'the mount made no call to its worker');
+    assert.ok((await calls(masterWeb, 'http')) > before.master, 'the mount did not ask the master, over HTTP, for the file');
+    worker.kill('SIGTERM');
+    await waitForExit(worker.pid!, 15_000);
+    assert.equal(isMounted(mnt), false, 'the stopped worker left its mount');
+  } finally {
     await env.cleanup();
   }
 });
