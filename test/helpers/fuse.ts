@@ -14,10 +14,16 @@ export class FuseEnv {
     readonly mnt: string,
   ) {}
 
-  /** `inWorker`: the worker mounts the root itself at start (strata.worker.fuse.enabled) instead of a daemon. */
+  /**
+   * `inWorker`: the worker mounts the root itself at start (strata.worker.fuse.enabled) instead of
+   * a daemon; `mountArgs`' -o options then go to strata.worker.fuse.mount.options.
+   */
   static async create(opts: { props?: Record<string, string | number>; strataPath?: string; mountArgs?: string[]; inWorker?: boolean } = {}): Promise<FuseEnv> {
     const env = await CliEnv.create(opts.props);
     const fe = new FuseEnv(env, join(env.dir, 'mnt'));
+    // STRATA_TEST_FUSE=worker runs the mount suites against the worker's own mount (of the root).
+    opts = { ...opts, inWorker: opts.inWorker ?? (process.env.STRATA_TEST_FUSE === 'worker' && !opts.strataPath) };
+    if (opts.inWorker && opts.mountArgs) env.props['strata.worker.fuse.mount.options'] = opts.mountArgs.filter((_, i, a) => a[i - 1] === '-o').join(',');
     if (opts.inWorker) Object.assign(env.props, { 'strata.worker.fuse.enabled': 'true', 'strata.worker.fuse.mount.point': fe.mnt });
     env.writeConf();
     const start = await env.run(['local', 'start']);
