@@ -63,8 +63,10 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
   }
 }
 
-/** A plain SDK client for an s3rver (or a proxy in front of one) at `endpoint`. */
-/** An SDK client of the server; `maxSockets` above the SDK's 50 lets more requests be in flight at once. */
+/**
+ * A plain SDK client for an s3rver (or a proxy in front of one) at `endpoint`; `maxSockets` above
+ * the SDK's 50 lets more requests be in flight at once.
+ */
 export function s3rverClient(endpoint: string, maxSockets?: number): S3Client {
   return new S3Client({
     region: 'us-east-1',
