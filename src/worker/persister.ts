@@ -3,7 +3,7 @@
  * this worker's cache, or from the worker that holds them, and writes the UFS file whole.
  */
 import { StrataError } from '../common/errors.js';
-import { RpcClient, type RpcIdentity } from '../common/rpc/client.js';
+import { RpcClient, workerUrl, type RpcIdentity } from '../common/rpc/client.js';
 import { blockIdOf, type PersistRequest } from '../common/types.js';
 import type { BlockStore } from './block-store/index.js';
 import type { MasterLink } from './master-link.js';
@@ -47,7 +47,7 @@ export class Persister {
     const info = await this.d.master.file(fileId);
     const loc = info.blocks?.find((b) => b.blockId === blockId)?.locations[0];
     if (!loc) throw new StrataError('DATA_LOSS', `Block ${blockId} of ${info.path} is cached nowhere`);
-    const peer = new RpcClient('worker', `http://${loc.address.host}:${loc.address.rpcPort}`, this.d.identity, this.d.timeoutMs);
+    const peer = new RpcClient('worker', workerUrl(loc.address), this.d.identity, this.d.timeoutMs);
     const res = await peer.download('/api/v1/read', { blockId, offset: 0, length, readType: 'NO_CACHE' });
     for await (const chunk of res.body as AsyncIterable<Buffer>) await sink(chunk);
   }

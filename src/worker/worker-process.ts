@@ -7,7 +7,7 @@ import { requireSize } from '../common/config/units.js';
 import { StrataError } from '../common/errors.js';
 import type { Logger } from '../common/logging.js';
 import { Counter, Gauge, newRegistry, rpcServer, webServer } from '../common/metrics.js';
-import { RpcClient, masterUrl, type InProcessServers } from '../common/rpc/client.js';
+import { RpcClient, masterUrl, workerUrl, type InProcessServers } from '../common/rpc/client.js';
 import { HttpServer } from '../common/rpc/server.js';
 import { clusterToken, identityFrom } from '../common/security.js';
 import { join } from 'node:path';
@@ -52,7 +52,7 @@ export class WorkerProcess {
 
   /** The base URL clients reach this worker's API at (as the master lists it). */
   get url(): string {
-    return `http://${this.parts.address.host}:${this.parts.address.rpcPort}`;
+    return workerUrl(this.parts.address);
   }
 
   get rpcServer(): HttpServer {

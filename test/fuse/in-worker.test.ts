@@ -25,11 +25,12 @@ after(async () => {
 
 const isMounted = (p: string) => readFileSync('/proc/mounts', 'utf8').includes(` ${p} `);
 
-/** All requests the worker has served over `transport`, whatever the route. */
-async function workerCalls(transport: 'http' | 'in-process'): Promise<number> {
-  const byRoute = await requestsServed([Number(f.env.props['strata.worker.web.port'])], transport);
-  return [...(byRoute?.values() ?? [])].reduce((a, b) => a + b, 0);
+/** All requests the role with this web port has served over `transport`, whatever the route. */
+async function callsServed(webPort: number, transport: 'http' | 'in-process'): Promise<number> {
+  return [...((await requestsServed([webPort], transport))?.values() ?? [])].reduce((a, b) => a + b, 0);
 }
+
+const workerCalls = (transport: 'http' | 'in-process') => callsServed(Number(f.env.props['strata.worker.web.port']), transport);
 
 test('local start mounts the root in the worker, and fuse stat lists the worker as its process', async () => {
   assert.ok(isMounted(f.mnt), `${f.mnt} is not mounted`);
@@ -116,12 +117,11 @@ test('strata worker of a cluster mounts in its process: the master over HTTP, th
     mkdirSync(join(env.ufsRoot, 'data'), { recursive: true });
     writeFileSync(join(env.ufsRoot, 'data', 'x.bin'), Buffer.alloc(300_000, 7));
     const masterWeb = Number(env.props['strata.master.web.port']);
-    const calls = async (port: number, transport: 'http' | 'in-process') => [...((await requestsServed([port], transport))?.values() ?? [])].reduce((a, b) => a + b, 0);
-    const before = { workerHttp: await calls(webPort, 'http'), workerLocal: await calls(webPort, 'in-process'), master: await calls(masterWeb, 'http') };
+    const before = { workerHttp: await callsServed(webPort, 'http'), workerLocal: await callsServed(webPort, 'in-process'), master: await callsServed(masterWeb, 'http') };
     assert.deepEqual(readFileSync(join(mnt, 'data', 'x.bin')), Buffer.alloc(300_000, 7));
-    assert.equal((await calls(webPort, 'http')) - before.workerHttp, 0, 'the mount called its worker over HTTP');
-    assert.ok((await calls(webPort, 'in-process')) > before.workerLocal, 'the mount made no call to its worker');
-    assert.ok((await calls(masterWeb, 'http')) > before.master, 'the mount did not ask the master, over HTTP, for the file');
+    assert.equal((await callsServed(webPort, 'http')) - before.workerHttp, 0, 'the mount called its worker over HTTP');
+    assert.ok((await callsServed(webPort, 'in-process')) > before.workerLocal, 'the mount made no call to its worker');
+    assert.ok((await callsServed(masterWeb, 'http')) > before.master, 'the mount did not ask the master, over HTTP, for the file');
     worker.kill('SIGTERM');
     await waitForExit(worker.pid!, 15_000);
     assert.equal(isMounted(mnt), false, 'the stopped worker left its mount');

@@ -5,6 +5,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
 import type { Configuration } from '../config/configuration.js';
+import type { WorkerAddress } from '../types.js';
 import { StrataError, isErrorCode, toStrataError } from '../errors.js';
 import { GROUP_HEADER, TOKEN_HEADER, USER_HEADER, type HttpServer } from './server.js';
 
@@ -31,6 +32,11 @@ export type InProcessServers = ReadonlyMap<string, HttpServer>;
 /** Where clients reach the master's API. */
 export function masterUrl(conf: Configuration): string {
   return `http://${conf.get('strata.master.hostname')}:${conf.getInt('strata.master.rpc.port')}`;
+}
+
+/** Where clients reach a worker's API: also the key its server has among InProcessServers. */
+export function workerUrl(address: WorkerAddress): string {
+  return `http://${address.host}:${address.rpcPort}`;
 }
 
 let sharedAgent: Agent | undefined;
