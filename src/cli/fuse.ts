@@ -26,6 +26,9 @@ interface MountRecord {
 
 const registryDir = (conf: Configuration) => join(conf.get('strata.work.dir'), 'fuse');
 
+/** How long a worker's mount waits for a master that does not answer yet. */
+const MASTER_WAIT_MS = 60_000;
+
 /** Whether a process runs (a zombie, killed but not yet reaped, does not). */
 function alive(pid: number): boolean {
   try {
@@ -127,16 +130,33 @@ function recordUntilUnmounted(mount: FuseMount, conf: Configuration, logger: Log
 export async function mountInWorker(conf: Configuration, inProcess: InProcessServers, logger: Logger): Promise<(() => Promise<void>) | undefined> {
   if (!conf.getBool('strata.worker.fuse.enabled')) return undefined;
   const mountConf = conf.with(optionsToConf([conf.get('strata.worker.fuse.mount.options')]));
-  const mount = await FuseMount.mount({
-    mountPoint: conf.get('strata.worker.fuse.mount.point'),
-    strataPath: conf.get('strata.worker.fuse.mount.strata.path'),
-    conf: mountConf,
-    logger,
-    inProcess,
-  });
-  const ended = recordUntilUnmounted(mount, conf, logger, true);
+  const mountOnce = () =>
+    FuseMount.mount({
+      mountPoint: conf.get('strata.worker.fuse.mount.point'),
+      strataPath: conf.get('strata.worker.fuse.mount.strata.path'),
+      conf: mountConf,
+      logger,
+      inProcess,
+    });
+  // A cluster's worker may start before its master: the mount waits for the master a while, as
+  // the worker's registration does, rather than take the worker down.
+  const deadline = Date.now() + MASTER_WAIT_MS;
+  let mount: FuseMount;
+  for (;;) {
+    try {
+      mount = await mountOnce();
+      break;
+    } catch (err) {
+      if (!StrataError.isCode(err, 'UNAVAILABLE') || Date.now() > deadline) throw err;
+      logger.info({ err: (err as Error).message }, 'the master does not answer yet: mounting once it does');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  let unmounted = false;
+  const ended = recordUntilUnmounted(mount, conf, logger, true).finally(() => (unmounted = true));
   return async () => {
-    await mount.unmount({ force: true }).catch((err: unknown) => logger.warn({ err }, 'unmount at stop failed'));
+    // Unmounted already (fuse umount): nothing left to detach.
+    if (!unmounted) await mount.unmount({ force: true }).catch((err: unknown) => logger.warn({ err }, 'unmount at stop failed'));
     await ended;
   };
 }

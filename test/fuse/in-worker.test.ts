@@ -3,8 +3,8 @@
  * its cold reads reach the worker in process (no HTTP request), it reads and writes as a
  * daemon's mount does, `fuse stat` lists it, `fuse umount` unmounts it while the worker serves
  * on, `local stop` unmounts it, and a mount point in use stops `local start` with an error that
- * names it and nothing left running. A cluster worker (`strata worker`) mounts the same way and
- * calls its master over HTTP.
+ * names it and nothing left running. A cluster worker (`strata worker`) mounts the same way,
+ * waiting for a master not up yet, and calls its master over HTTP.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -102,17 +102,21 @@ test('a mount point in use: local start fails naming it, and leaves nothing runn
   }
 });
 
-test('strata worker of a cluster mounts in its process: the master over HTTP, the worker in process', { timeout: 60_000 }, async () => {
+test('strata worker of a cluster, started before its master, mounts in its process once the master answers: the master over HTTP, the worker in process', { timeout: 60_000 }, async () => {
   const env = await CliEnv.create({ 'strata.security.token': 'cluster-secret' });
   const mnt = join(env.dir, 'worker-mnt');
   try {
-    env.spawnDaemon(['master']);
     const webPort = await freePort();
     const worker = env.spawnDaemon(['worker'], {
       'strata.worker.web.port': webPort,
       'strata.worker.fuse.enabled': 'true',
       'strata.worker.fuse.mount.point': mnt,
     });
+    // The worker is up (its metrics answer) while no master is: its mount must wait, not fail.
+    await eventually(async () => (await fetch(`http://127.0.0.1:${webPort}/metrics`).then((r) => r.ok).catch(() => false)), 20_000, "the worker's web port");
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(worker.exitCode, null, 'the worker exited while its master was not up');
+    env.spawnDaemon(['master']);
     await eventually(async () => (await env.run(['fuse', 'stat'])).stdout.includes(`${worker.pid}\t${mnt}\t/`), 20_000, "the worker's mount");
     mkdirSync(join(env.ufsRoot, 'data'), { recursive: true });
     writeFileSync(join(env.ufsRoot, 'data', 'x.bin'), Buffer.alloc(300_000, 7));
