@@ -125,7 +125,7 @@ export class S3Gets {
     private readonly settings: S3Settings,
   ) {
     this.agent = new Agent({
-      connections: 64,
+      connections: settings.maxConnections,
       keepAliveTimeout: 10_000,
       connectTimeout: settings.connectTimeoutMs,
       headersTimeout: settings.requestTimeoutMs,

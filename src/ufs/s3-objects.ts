@@ -96,7 +96,7 @@ export class S3Objects {
   private readonly gets: S3Gets;
 
   constructor(readonly settings: S3Settings) {
-    const agent = { keepAlive: true, maxSockets: 64 };
+    const agent = { keepAlive: true, maxSockets: settings.maxConnections };
     this.client = new S3Client({
       region: settings.region,
       endpoint: settings.endpoint,

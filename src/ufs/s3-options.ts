@@ -27,6 +27,8 @@ export interface S3Settings {
   readConcurrency: number;
   uploadPartSize: number;
   uploadConcurrency: number;
+  /** Connections open at once to the endpoint, for all requests together. */
+  maxConnections: number;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   maxRetries: number;
@@ -55,6 +57,7 @@ export const S3_OPTIONS: OptionSpec[] = [
   { setting: 'readConcurrency', kind: 'int', names: ['s3.read.concurrency'], description: 'Ranged GETs in flight for one large read' },
   { setting: 'uploadPartSize', kind: 'size', names: [...underfs('streaming.upload.partition.size'), 's3.upload.part.size'], description: 'Multipart upload part size (at least 5MB)' },
   { setting: 'uploadConcurrency', kind: 'int', names: [...underfs('upload.threads.max'), 's3.upload.concurrency'], description: 'Parts uploaded at once' },
+  { setting: 'maxConnections', kind: 'int', names: [...underfs('connections.max'), 's3.max.connections'], description: 'Connections open at once to the endpoint (a far bucket needs many requests in flight)' },
   { setting: 'connectTimeoutMs', kind: 'duration', names: [...underfs('connection.timeout'), 's3.connect.timeout'], description: 'TCP connect timeout' },
   { setting: 'requestTimeoutMs', kind: 'duration', names: [...underfs('request.timeout'), 's3.request.timeout'], description: 'Idle socket (read) timeout of a request' },
   { setting: 'maxRetries', kind: 'int', names: [...underfs('max.error.retry'), 's3.max.retries'], description: 'Retries after throttling, 5xx and network errors' },
@@ -67,6 +70,7 @@ const DEFAULTS: S3Settings = {
   readConcurrency: 4,
   uploadPartSize: 16 << 20,
   uploadConcurrency: 4,
+  maxConnections: 128,
   connectTimeoutMs: 5_000,
   requestTimeoutMs: 60_000,
   maxRetries: 3,
@@ -124,7 +128,9 @@ export function parseS3Options(options: Record<string, string>): S3Settings {
   }
   const s = settings as unknown as S3Settings;
   if (s.uploadPartSize < MIN_UPLOAD_PART) throw new StrataError('INVALID_ARGUMENT', `S3 upload part size ${s.uploadPartSize} is below S3's minimum of 5MB`);
-  if (s.readConcurrency < 1 || s.uploadConcurrency < 1) throw new StrataError('INVALID_ARGUMENT', 'S3 read and upload concurrency must be at least 1');
+  if (s.readConcurrency < 1 || s.uploadConcurrency < 1 || s.maxConnections < 1) {
+    throw new StrataError('INVALID_ARGUMENT', 'S3 read and upload concurrency and connections must be at least 1');
+  }
   if ((s.accessKeyId === undefined) !== (s.secretAccessKey === undefined)) {
     throw new StrataError('INVALID_ARGUMENT', 'Give both aws.accessKeyId and aws.secretKey, or neither (then the AWS default chain applies)');
   }

@@ -18,6 +18,7 @@ import { freePort } from '../helpers/cli.js';
 import { S3RVER_KEY, startS3rver, type S3Server } from '../helpers/s3rver.js';
 import { S3WriteStream } from '../../src/ufs/s3-write-stream.js';
 import { readAll, ufsConformanceSuite } from './conformance.js';
+import { startThrottleProxy } from '../../src/bench/throttle-proxy.js';
 
 const PART = 256 << 10;
 let server: S3Server;
@@ -130,8 +131,10 @@ describe('S3 specifics', () => {
     assert.deepEqual(alluxio, short);
     assert.equal(short.forcePathStyle, true);
     assert.equal(short.region, 'eu-west-1');
-    const tuned = parseS3Options({ 's3.read.part.size': '4MB', 's3.read.concurrency': '6', 's3.connect.timeout': '2s', 's3.request.timeout': '30s', 's3.max.retries': '5' });
-    assert.deepEqual([tuned.readPartSize, tuned.readConcurrency, tuned.connectTimeoutMs, tuned.requestTimeoutMs, tuned.maxRetries], [4 << 20, 6, 2000, 30_000, 5]);
+    const tuned = parseS3Options({ 's3.read.part.size': '4MB', 's3.read.concurrency': '6', 's3.connect.timeout': '2s', 's3.request.timeout': '30s', 's3.max.retries': '5', 's3.max.connections': '16' });
+    assert.deepEqual([tuned.readPartSize, tuned.readConcurrency, tuned.connectTimeoutMs, tuned.requestTimeoutMs, tuned.maxRetries, tuned.maxConnections], [4 << 20, 6, 2000, 30_000, 5, 16]);
+    assert.equal(parseS3Options({ 'alluxio.underfs.s3.connections.max': '32' }).maxConnections, 32);
+    assert.throws(() => parseS3Options({ 's3.max.connections': '0' }), (e: unknown) => StrataError.isCode(e, 'INVALID_ARGUMENT') && /connections/.test((e as Error).message));
     assert.throws(() => createUfs('s3://specific', { 's3.endpont': 'http://x' }), (e: unknown) => StrataError.isCode(e, 'INVALID_ARGUMENT') && /s3\.endpont/.test((e as Error).message));
     assert.throws(() => parseS3Options({ 's3.read.concurrency': 'many' }), (e: unknown) => StrataError.isCode(e, 'INVALID_ARGUMENT'));
     assert.throws(() => parseS3Options({ 'aws.accessKeyId': 'only-the-id' }), (e: unknown) => StrataError.isCode(e, 'INVALID_ARGUMENT'));
@@ -195,6 +198,30 @@ describe('S3 specifics', () => {
       assert.equal(await text(await ufs.openRange(`s3://specific/${key}`, 8, 3)), want.slice(8, 11), key);
     }
     await assert.rejects(ufs.openRange('s3://specific/odd/missing.bin', 0, 4), (e: unknown) => StrataError.isCode(e, 'NOT_FOUND') && /odd\/missing\.bin/.test((e as Error).message));
+  });
+
+  test('reads share at most s3.max.connections connections to the endpoint', async () => {
+    // A proxy with latency in front of the server counts the connections the reads open.
+    const proxy = await startThrottleProxy({ host: '127.0.0.1', port: server.port }, { latencyMs: 30, bytesPerSecond: Infinity });
+    const bodies = Array.from({ length: 12 }, (_, i) => randomBytes(1000 + i));
+    for (const [i, Body] of bodies.entries()) await server.client.send(new PutObjectCommand({ Bucket: 'specific', Key: `conns/${i}`, Body }));
+    const readEach = async (maxConnections: string) => {
+      const ufs = new S3UnderFileSystem('s3://specific', server.options({ 's3.endpoint': proxy.endpoint, 's3.max.connections': maxConnections }));
+      try {
+        const before = proxy.stats().connections;
+        const got = await Promise.all(bodies.map(async (b, i) => readAll(await ufs.openRange(`s3://specific/conns/${i}`, 0, b.length))));
+        got.forEach((g, i) => assert.ok(g.equals(bodies[i]!), `object ${i}`));
+        return proxy.stats().connections - before;
+      } finally {
+        await ufs.close();
+      }
+    };
+    try {
+      assert.equal(await readEach('3'), 3);
+      assert.equal(await readEach('128'), bodies.length);
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('a throttled or failing GET is retried with backoff; one that keeps failing is UNAVAILABLE after the retries', async () => {
