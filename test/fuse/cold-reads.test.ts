@@ -136,7 +136,7 @@ for off, size in ${JSON.stringify(ranges)}:
 
 test('a folder read cold file after file has its other files loaded ahead of the readers', async () => {
   const leasesBefore = await f!.settledLeases();
-  // The mount's default: four cold opens in one folder start its prefetch.
+  // The mount's default: two cold opens in one folder start its prefetch.
   const r = await sh(`for i in 0 1 2 3; do cat ${f!.path('s3/ds')}/f$i > /dev/null; done`);
   assert.equal(r.code, 0, r.stderr);
   const unread = [4, 5, 6, 7].map((i) => f!.path(`s3/ds/f${i}`));
@@ -161,7 +161,7 @@ test('a folder read cold file after file has its other files loaded ahead of the
   );
 });
 
-test('once a folder is prefetched, so are sibling folders read cold before and after it; elsewhere it takes four cold opens', async () => {
+test('once a folder is prefetched, so are sibling folders read cold before and after it; elsewhere it takes two cold opens', async () => {
   // What the master knows (fs ls), not the mount's cached metadata.
   const cachedPercent = async (names: string[]) => {
     const out: string[] = [];
@@ -172,7 +172,7 @@ test('once a folder is prefetched, so are sibling folders read cold before and a
     }
     return out;
   };
-  // tree/b is read cold once before tree/a's fourth cold open, tree/d once after it.
+  // tree/b is read cold once before tree/a's second cold open, tree/d once after it.
   const r = await sh(`cat ${f!.path('s3/tree/b/f0')} > /dev/null; for i in 0 1 2 3; do cat ${f!.path('s3/tree/a')}/f$i > /dev/null; done; cat ${f!.path('s3/tree/d/f0')} ${f!.path('s3/other/c/f0')} > /dev/null`);
   assert.equal(r.code, 0, r.stderr);
   const loaded = ['tree/a/f4', 'tree/b/f1', 'tree/b/f2', 'tree/d/f1', 'tree/d/f2'];

@@ -82,8 +82,8 @@ export const PROPERTY_KEYS: PropertyKey[] = [
   {
     name: 'strata.fuse.prefetch.folder.trigger',
     type: 'int',
-    default: '4',
-    description: 'Files of one folder opened cold within 10 s after which the mount has the workers load the rest of the folder (and of its sibling folders read cold lately) in the background, many at once and never evicting for it (0 turns folder prefetch off).',
+    default: '2',
+    description: 'Files of one folder opened cold within 10 s after which the mount has the workers load the rest of the folder (and of its sibling folders read cold lately) in the background, many at once and never evicting for it (0 turns folder prefetch off; raise it where people read a file or two of large folders by hand).',
   },
   { name: 'strata.fuse.prefetch.folder.max.file.size', type: 'size', default: '64MB', description: 'Only files up to this size are prefetched with their folder.' },
   { name: 'strata.fuse.scratch.dir', type: 'string', default: '${strata.work.dir}/fuse-scratch', description: 'Local space where files written through the mount are staged until closed.' },
