@@ -4,7 +4,7 @@
  * mounts are recorded in the work dir's fuse/ folder, one file per daemon, for `fuse stat`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Configuration } from '../common/config/configuration.js';
@@ -49,7 +49,12 @@ function records(conf: Configuration): MountRecord[] {
   }
   const mounted = new Set(fuseMounts().map((m) => m.target));
   for (const name of names) {
+    // Records are written under a dot name and renamed into place: one is never read half written.
     const file = join(registryDir(conf), name);
+    if (name.startsWith('.')) {
+      if (!alive(Number.parseInt(name.slice(1), 10))) rmSync(file, { force: true });
+      continue;
+    }
     try {
       const r = JSON.parse(readFileSync(file, 'utf8')) as MountRecord;
       if (alive(r.pid) && mounted.has(r.mountPoint)) out.push(r);
@@ -111,7 +116,11 @@ function recordUntilUnmounted(mount: FuseMount, conf: Configuration, logger: Log
   mkdirSync(registryDir(conf), { recursive: true });
   const record = join(registryDir(conf), `${process.pid}.json`);
   const r: MountRecord = { pid: process.pid, mountPoint: mount.mountPoint, strataPath: mount.strataPath, ...(inWorker ? { inWorker } : {}) };
-  writeFileSync(record, JSON.stringify(r));
+  // Written whole before it appears: a `fuse mount` waiting for it, or a `fuse stat`, that read
+  // it half written would take it for a stale record and remove it.
+  const partial = join(registryDir(conf), `.${process.pid}.json`);
+  writeFileSync(partial, JSON.stringify(r));
+  renameSync(partial, record);
   return mount.session.ended
     .then(() => mount.finish())
     .catch((err: unknown) => logger.warn({ err }, 'letting go of leases at unmount failed'))

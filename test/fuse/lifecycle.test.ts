@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FuseEnv, sh } from '../helpers/fuse.js';
 
@@ -60,6 +60,28 @@ test('a killed daemon: its mount errors instead of hanging, and the next mount c
   assert.equal((await sh(`ls ${mnt}`)).code, 0);
   assert.equal((await f.env.run(['fuse', 'umount', mnt])).code, 0);
   assert.ok(!isMounted(mnt));
+});
+
+test('a mount record being written is neither listed nor removed; one its writer left behind is removed', async () => {
+  // A daemon writes its record under a dot name and renames it into place; a `fuse stat` (or a
+  // `fuse mount` waiting for its daemon) that took the half-written file for stale would remove it.
+  const dir = join(f.env.workDir, 'fuse');
+  mkdirSync(dir, { recursive: true });
+  const writing = join(dir, `.${process.pid}.json`);
+  const leftBehind = join(dir, '.999999999.json');
+  writeFileSync(writing, '{"pid":');
+  writeFileSync(leftBehind, '{"pid":');
+  const r = await f.env.run(['fuse', 'stat']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(existsSync(writing), 'the record of a live writer was removed');
+  assert.ok(!existsSync(leftBehind), 'the record of a dead writer was kept');
+  rmSync(writing);
+  // A mount still comes up and is listed (its record appears whole).
+  const mnt = join(f.env.dir, 'recorded');
+  assert.equal((await f.env.run(['fuse', 'mount', mnt, '/'])).code, 0);
+  assert.match((await f.env.run(['fuse', 'stat'])).stdout, new RegExp(mnt));
+  assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.')), []);
+  assert.equal((await f.env.run(['fuse', 'umount', mnt])).code, 0);
 });
 
 test('a clean unmount waits for an open write to finish; -f forces', async () => {

@@ -26,13 +26,19 @@ export class FuseEnv {
     if (opts.inWorker && opts.mountArgs) env.props['strata.worker.fuse.mount.options'] = opts.mountArgs.filter((_, i, a) => a[i - 1] === '-o').join(',');
     if (opts.inWorker) Object.assign(env.props, { 'strata.worker.fuse.enabled': 'true', 'strata.worker.fuse.mount.point': fe.mnt });
     env.writeConf();
-    const start = await env.run(['local', 'start']);
-    if (start.code !== 0) throw new Error(`local start: ${start.stderr}`);
-    if (opts.strataPath) await env.run(['fs', 'mkdir', opts.strataPath]);
-    if (opts.inWorker) return fe;
-    const mount = await env.run(['fuse', 'mount', ...(opts.mountArgs ?? []), fe.mnt, opts.strataPath ?? '/']);
-    if (mount.code !== 0) throw new Error(`fuse mount: ${mount.stderr}`);
-    return fe;
+    try {
+      const start = await env.run(['local', 'start']);
+      if (start.code !== 0) throw new Error(`local start: ${start.stderr}`);
+      if (opts.strataPath) await env.run(['fs', 'mkdir', opts.strataPath]);
+      if (opts.inWorker) return fe;
+      const mount = await env.run(['fuse', 'mount', ...(opts.mountArgs ?? []), fe.mnt, opts.strataPath ?? '/']);
+      if (mount.code !== 0) throw new Error(`fuse mount: ${mount.stderr}`);
+      return fe;
+    } catch (err) {
+      // The caller never gets the environment to clean up: what was started stops here.
+      await fe.cleanup().catch(() => undefined);
+      throw err;
+    }
   }
 
   path(p: string): string {
