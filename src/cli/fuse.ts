@@ -49,8 +49,8 @@ function records(conf: Configuration): MountRecord[] {
   }
   const mounted = new Set(fuseMounts().map((m) => m.target));
   for (const name of names) {
-    // Records are written under a dot name and renamed into place: one is never read half written.
     const file = join(registryDir(conf), name);
+    // A record being written (see recordUntilUnmounted), or left half written by a writer now gone.
     if (name.startsWith('.')) {
       if (!alive(Number.parseInt(name.slice(1), 10))) rmSync(file, { force: true });
       continue;

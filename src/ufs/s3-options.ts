@@ -128,9 +128,8 @@ export function parseS3Options(options: Record<string, string>): S3Settings {
   }
   const s = settings as unknown as S3Settings;
   if (s.uploadPartSize < MIN_UPLOAD_PART) throw new StrataError('INVALID_ARGUMENT', `S3 upload part size ${s.uploadPartSize} is below S3's minimum of 5MB`);
-  if (s.readConcurrency < 1 || s.uploadConcurrency < 1 || s.maxConnections < 1) {
-    throw new StrataError('INVALID_ARGUMENT', 'S3 read and upload concurrency and connections must be at least 1');
-  }
+  if (s.readConcurrency < 1 || s.uploadConcurrency < 1) throw new StrataError('INVALID_ARGUMENT', 'S3 read and upload concurrency must be at least 1');
+  if (s.maxConnections < 1) throw new StrataError('INVALID_ARGUMENT', 'S3 option s3.max.connections (alluxio.underfs.s3.connections.max) must be at least 1');
   if ((s.accessKeyId === undefined) !== (s.secretAccessKey === undefined)) {
     throw new StrataError('INVALID_ARGUMENT', 'Give both aws.accessKeyId and aws.secretKey, or neither (then the AWS default chain applies)');
   }
