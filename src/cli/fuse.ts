@@ -25,6 +25,8 @@ interface MountRecord {
 }
 
 const registryDir = (conf: Configuration) => join(conf.get('strata.work.dir'), 'fuse');
+/** A mount's record, by its process; `partial`: the name it is written under before it appears. */
+const recordFile = (conf: Configuration, pid: number, partial = false) => join(registryDir(conf), `${partial ? '.' : ''}${pid}.json`);
 
 /** How long a worker's mount waits for a master that does not answer yet. */
 const MASTER_WAIT_MS = 60_000;
@@ -114,11 +116,11 @@ async function runForeground(ctx: CliContext, mountPoint: string, strataPath: st
  */
 function recordUntilUnmounted(mount: FuseMount, conf: Configuration, logger: Logger, inWorker = false): Promise<void> {
   mkdirSync(registryDir(conf), { recursive: true });
-  const record = join(registryDir(conf), `${process.pid}.json`);
+  const record = recordFile(conf, process.pid);
   const r: MountRecord = { pid: process.pid, mountPoint: mount.mountPoint, strataPath: mount.strataPath, ...(inWorker ? { inWorker } : {}) };
   // Written whole before it appears: a `fuse mount` waiting for it, or a `fuse stat`, that read
   // it half written would take it for a stale record and remove it.
-  const partial = join(registryDir(conf), `.${process.pid}.json`);
+  const partial = recordFile(conf, process.pid, true);
   writeFileSync(partial, JSON.stringify(r));
   renameSync(partial, record);
   return mount.session.ended
@@ -243,8 +245,7 @@ export function registerFuse(program: Command, ctx: () => CliContext): void {
       }
       if (record) {
         // Until the mount has let go of its leases: its daemon exits; a worker's mount drops its record.
-        const file = join(registryDir(c.conf), `${record.pid}.json`);
-        const holding = () => alive(record.pid) && (!record.inWorker || existsSync(file));
+        const holding = () => alive(record.pid) && (!record.inWorker || existsSync(recordFile(c.conf, record.pid)));
         const until = Date.now() + 10_000;
         while (holding() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       }
