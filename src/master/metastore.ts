@@ -43,6 +43,14 @@ export interface MountRow {
 
 export const ROOT_ID = 1;
 
+/**
+ * Files whose cached blocks workers must keep (see keptFileIds). Asked on every heartbeat: the
+ * partial index below, on exactly this condition, makes that read these rows alone, not the
+ * whole table (a full scan of a million inodes each second would stall the master).
+ */
+const KEPT = "folder = 0 AND (pinned = 1 OR (completed = 1 AND state IN ('NOT_PERSISTED', 'TO_BE_PERSISTED')))";
+export const KEPT_FILES_SQL = `SELECT id FROM inodes WHERE ${KEPT}`;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS inodes (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -68,6 +76,7 @@ CREATE TABLE IF NOT EXISTS inodes (
 );
 CREATE INDEX IF NOT EXISTS inodes_state ON inodes (state) WHERE state = 'TO_BE_PERSISTED';
 CREATE INDEX IF NOT EXISTS inodes_ttl ON inodes (ttl) WHERE ttl >= 0;
+CREATE INDEX IF NOT EXISTS inodes_kept ON inodes (id) WHERE ${KEPT};
 CREATE TABLE IF NOT EXISTS mounts (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   path TEXT NOT NULL UNIQUE,
@@ -101,6 +110,7 @@ export class MetaStore {
       mounts: this.db.prepare<[], MountRow>('SELECT * FROM mounts ORDER BY length(path) DESC'),
       toPersist: this.db.prepare<[], InodeRow>("SELECT * FROM inodes WHERE state = 'TO_BE_PERSISTED' AND completed = 1"),
       withTtl: this.db.prepare<[], InodeRow>('SELECT * FROM inodes WHERE ttl >= 0'),
+      kept: this.db.prepare<[], { id: number }>(KEPT_FILES_SQL),
     };
   }
 
@@ -122,6 +132,11 @@ export class MetaStore {
 
   childCount(parent: number): number {
     return this.stmts.childCount.get(parent)!.n;
+  }
+
+  /** Pinned files, and completed files whose cached copy is their only one (not persisted yet). */
+  keptFileIds(): number[] {
+    return this.stmts.kept.all().map((r) => r.id);
   }
 
   insert(row: Omit<InodeRow, 'id'> & { id?: number }): InodeRow {

@@ -523,10 +523,7 @@ export class Namespace {
    * with "no space" instead of silently losing data.
    */
   pinnedFileIds(): number[] {
-    return this.d.store.db
-      .prepare<[], { id: number }>("SELECT id FROM inodes WHERE folder = 0 AND (pinned = 1 OR (completed = 1 AND state IN ('NOT_PERSISTED', 'TO_BE_PERSISTED')))")
-      .all()
-      .map((r) => r.id);
+    return this.d.store.keptFileIds();
   }
 
   /** Creates the root inode on first start. */
