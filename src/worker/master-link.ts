@@ -60,14 +60,17 @@ export class MasterLink {
 
   /**
    * Reports freshly cached blocks now, not at the next heartbeat; resolves once the master has
-   * them. Many small files cached at once cost one call per round trip, not one per block.
+   * them. Many small files cached at once cost one call per round trip, not one per block, and
+   * the blocks committed in one turn of the event loop go together: with the master in this
+   * process a call answers within the turn, so without the wait each block of a cold folder
+   * was a call of its own.
    */
   commit(blocks: Record<string, number[]>): Promise<void> {
     if (!this.registered) return Promise.resolve();
     for (const [tier, ids] of Object.entries(blocks)) (this.pendingCommits.blocks[tier] ??= []).push(...ids);
     return new Promise((resolve) => {
       this.pendingCommits.waiters.push(resolve);
-      this.sendCommits();
+      if (this.pendingCommits.waiters.length === 1) setImmediate(() => this.sendCommits());
     });
   }
 
