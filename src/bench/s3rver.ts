@@ -82,8 +82,9 @@ export function s3rverClient(endpoint: string, maxSockets?: number): S3Client {
 /**
  * The server runs as it would on its own: not with the thread pool Strata's launcher asks for
  * (UV_THREADPOOL_SIZE, inherited by benchmarks). Every object it serves takes several trips
- * through the pool, and with 16 threads on two cores each cost 25% more CPU (0.83 against
- * 0.66-0.74 ms per 100 KB GET), CPU taken from the client under test on the same machine.
+ * through the pool, and with 16 threads on two cores each cost 12% more CPU than with Node's
+ * default of 4 (0.83 against 0.74 ms per 100 KB GET), CPU taken from the client under test on
+ * the same machine.
  */
 function serverEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
