@@ -10,7 +10,7 @@ const start = JSON.parse(process.argv[2]!) as ChildStart;
 const proxy = await startThrottleProxy(start.target, { latencyMs: start.latencyMs, bytesPerSecond: start.bytesPerSecond ?? Infinity });
 const send = (m: ChildMessage) => process.send!(m);
 process.on('message', (m: ParentMessage) => {
-  if (m.type === 'stats') send({ type: 'stats', stats: proxy.stats() });
+  if (m.type === 'stats') send({ type: 'stats', stats: proxy.stats({ openWindow: m.openWindow }) });
 });
 process.once('disconnect', () => void proxy.close().then(() => process.exit(0)));
 send({ type: 'listening', port: proxy.port });

@@ -13,7 +13,7 @@ export interface ChildStart {
   /** null for no cap (JSON has no Infinity). */
   bytesPerSecond: number | null;
 }
-export type ParentMessage = { type: 'stats' };
+export type ParentMessage = { type: 'stats'; openWindow?: boolean };
 export type ChildMessage = { type: 'listening'; port: number } | { type: 'stats'; stats: ProxyStats };
 
 export interface ProxyProcess {
@@ -21,7 +21,8 @@ export interface ProxyProcess {
   port: number;
   pid: number;
   settings: SlowUfs;
-  stats(): Promise<ProxyStats>;
+  /** The proxy's counts; `openWindow` starts a new window of bytes sent (see DownWindow). */
+  stats(opts?: { openWindow?: boolean }): Promise<ProxyStats>;
   stop(): Promise<void>;
 }
 
@@ -54,11 +55,11 @@ export async function spawnThrottleProxy(target: { host: string; port: number },
       port,
       pid: child.pid!,
       settings,
-      async stats() {
+      async stats(opts = {}) {
         if (!child.connected) throw new Error(`the throttling proxy (pid ${child.pid}) is gone: exit code ${child.exitCode}, signal ${child.signalCode}`);
         const reply = next('stats');
         // A send that fails (the child died just now) is reported by its exit, which rejects `reply`.
-        child.send({ type: 'stats' } satisfies ParentMessage, () => undefined);
+        child.send({ type: 'stats', openWindow: opts.openWindow } satisfies ParentMessage, () => undefined);
         return (await reply).stats;
       },
       stop,

@@ -20,14 +20,31 @@ export interface ProxyStats {
   requests: number;
   bytesUp: number;
   bytesDown: number;
+  window: DownWindow;
 }
+
+/**
+ * What went to the clients since the window opened, and when its first and last bytes went
+ * (milliseconds on the machine's clock, performance.timeOrigin + performance.now(), which other
+ * processes read alike): an epoch's time splits into waiting for the UFS, moving its bytes, and
+ * what came after the last of them.
+ */
+export interface DownWindow {
+  openedAt: number;
+  bytes: number;
+  firstAt?: number;
+  lastAt?: number;
+}
+
+export const clockMs = (): number => performance.timeOrigin + performance.now();
 
 export interface ThrottleProxy {
   /** http://127.0.0.1:PORT, to use in place of the target's endpoint. */
   endpoint: string;
   port: number;
   settings: SlowUfs;
-  stats(): ProxyStats;
+  /** Counts so far; `openWindow` then starts a new window (see DownWindow). */
+  stats(opts?: { openWindow?: boolean }): ProxyStats;
   close(): Promise<void>;
 }
 
@@ -62,7 +79,7 @@ class Throttle extends Transform {
 export async function startThrottleProxy(target: { host: string; port: number }, settings: SlowUfs): Promise<ThrottleProxy> {
   const up = new TokenBucket(settings.bytesPerSecond, BURST_BYTES);
   const down = new TokenBucket(settings.bytesPerSecond, BURST_BYTES);
-  const stats: ProxyStats = { connections: 0, requests: 0, bytesUp: 0, bytesDown: 0 };
+  const stats: ProxyStats = { connections: 0, requests: 0, bytesUp: 0, bytesDown: 0, window: { openedAt: clockMs(), bytes: 0 } };
   const open = new Set<Socket>();
 
   const server: Server = createServer((client) => {
@@ -86,6 +103,10 @@ export async function startThrottleProxy(target: { host: string; port: number },
     const toServer = new Throttle(up, requestLatency, (n) => (stats.bytesUp += n));
     const toClient = new Throttle(down, () => 0, (n) => {
       stats.bytesDown += n;
+      const w = stats.window;
+      w.bytes += n;
+      w.lastAt = clockMs();
+      w.firstAt ??= w.lastAt;
       awaitingRequest = true;
     });
     // An error anywhere ends the connection. A clean end from the server is passed on by the
@@ -109,7 +130,11 @@ export async function startThrottleProxy(target: { host: string; port: number },
     endpoint: `http://127.0.0.1:${port}`,
     port,
     settings,
-    stats: () => ({ ...stats }),
+    stats: (opts = {}) => {
+      const now = { ...stats, window: { ...stats.window } };
+      if (opts.openWindow) stats.window = { openedAt: clockMs(), bytes: 0 };
+      return now;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of open) s.destroy();

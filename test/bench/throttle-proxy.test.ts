@@ -81,16 +81,27 @@ test('each request pays the latency; a new connection pays one more round trip',
     assert.ok(first.seconds >= 0.29, `first request took ${first.seconds} s, expected >= 2 x 150 ms`);
     assert.ok(second.seconds >= 0.145, `second request took ${second.seconds} s, expected >= 150 ms`);
     assert.ok(second.seconds < 1.5, `second request took ${second.seconds} s`);
-    assert.deepEqual({ ...proxy.stats(), bytesUp: 0, bytesDown: 0 }, { connections: 1, requests: 2, bytesUp: 0, bytesDown: 0 });
+    const { connections, requests } = proxy.stats();
+    assert.deepEqual({ connections, requests }, { connections: 1, requests: 2 });
   });
 });
 
-test('a download keeps to the cap', async () => {
+test('a download keeps to the cap, and its window tells when its bytes went', async () => {
   await withProxy('bandwidth=8MB/s', async (proxy, agent) => {
+    proxy.stats({ openWindow: true });
     const r = await timedRequest(proxy.port, agent, 'GET', `/${4 * MiB}`);
     assert.equal(r.bytes, 4 * MiB);
     const rate = r.bytes / r.seconds / (8 * MiB);
     assert.ok(rate <= 1.2 && rate >= 0.5, `download ran at ${rate.toFixed(2)} x the cap`);
+    // The window holds the answer (and its head); its bytes went at the cap, after it opened.
+    const w = proxy.stats({ openWindow: true }).window;
+    assert.ok(w.bytes > 4 * MiB && w.bytes < 4 * MiB + 1024, `window bytes ${w.bytes}`);
+    assert.ok(w.firstAt! >= w.openedAt && w.lastAt! > w.firstAt!, JSON.stringify(w));
+    const windowRate = w.bytes / ((w.lastAt! - w.firstAt!) / 1000) / (8 * MiB);
+    assert.ok(windowRate <= 1.2 && windowRate >= 0.5, `the window's bytes went at ${windowRate.toFixed(2)} x the cap`);
+    const fresh = proxy.stats().window;
+    assert.equal(fresh.bytes, 0);
+    assert.equal(fresh.firstAt, undefined);
   });
 });
 

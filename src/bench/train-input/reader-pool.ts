@@ -7,6 +7,8 @@ import type { DatasetLocation } from './dataset-location.js';
 import type { FromReader, ReaderThreadData, ToReader } from './reader-thread.js';
 
 export interface EpochTotals {
+  /** When the epoch started, on the machine's clock (clockMs()). */
+  startedAt: number;
   seconds: number;
   bytes: number;
   files: number;
@@ -37,9 +39,10 @@ export class ReaderPool {
     shared.set(order);
     const next = new Int32Array(new SharedArrayBuffer(4));
     const t0 = performance.now();
+    const startedAt = performance.timeOrigin + t0;
     const replies = this.threads.map((t) => nextMessage(t));
     for (const t of this.threads) t.postMessage({ type: 'epoch', order: shared, next } satisfies ToReader);
-    const totals: EpochTotals = { seconds: 0, bytes: 0, files: 0, pixels: 0 };
+    const totals: EpochTotals = { startedAt, seconds: 0, bytes: 0, files: 0, pixels: 0 };
     for (const m of await Promise.all(replies)) {
       if (m.type === 'error') fail(m.message);
       if (m.type === 'done') {

@@ -24,6 +24,11 @@ export interface EpochRow {
   /** Requests and bytes that passed the proxy during the epoch (with --slow-ufs). */
   ufsRequests?: number;
   ufsBytes?: number;
+  /**
+   * When the UFS's bytes came, in milliseconds from the epoch's start: its first and last byte,
+   * and the rate between them. Past the last byte, the readers read what is already here.
+   */
+  ufsTransfer?: { firstByteMs: number; lastByteMs: number; mbPerS: number };
   /** CPU seconds Strata's processes used during the epoch (idle ones use a little: heartbeats). */
   daemonCpuSeconds?: { masterWorker: number; fuse: number };
   /** CPU seconds the UFS side used during the epoch: the S3 server, and the proxy if any. */
@@ -75,6 +80,17 @@ export const sdkMBps = (rows: EpochRow[]) => med(rows, (r) => r.mode === MODES.s
 export const sdkManyMBps = (rows: EpochRow[]) => med(rows, (r) => r.mode === MODES.sdkMany, (r) => r.mbPerS);
 export const strataCold = (rows: EpochRow[]) => rows.find((r) => r.mode === MODES.strata && r.epoch === 1);
 
+/** "UFS bytes from 80 to 2200 ms at 97.1 MB/s": when an epoch's UFS transfer ran. */
+export function describeTransfer(t: NonNullable<EpochRow['ufsTransfer']>): string {
+  return `UFS bytes from ${t.firstByteMs.toFixed(0)} to ${t.lastByteMs.toFixed(0)} ms at ${t.mbPerS.toFixed(1)} MB/s`;
+}
+
+/** Where an epoch's time went: waiting for the UFS's first byte, its transfer, and after its last byte. */
+function timeline(r: EpochRow): string {
+  const t = r.ufsTransfer!;
+  return `first UFS byte after ${t.firstByteMs.toFixed(0)} ms, ${t.mbPerS.toFixed(1)} MB/s until the last at ${t.lastByteMs.toFixed(0)} ms, readers done ${(r.seconds * 1000 - t.lastByteMs).toFixed(0)} ms after it`;
+}
+
 /** How busy the machine's CPUs were in Strata's cold epoch and the SDK's, side by side. */
 function busyNote(cold: EpochRow, sdkMany: EpochRow | undefined): string {
   const pct = (r?: EpochRow) => (r?.machineCpuBusy === undefined ? undefined : `${(r.machineCpuBusy * 100).toFixed(0)}%`);
@@ -106,6 +122,15 @@ export function goals(rows: EpochRow[], slow: TrainInputResults['slowUfs'], must
       target: '>= 0.9',
       met: v >= 0.9,
       note: `ceiling for one request per reader in flight: ${slow.ceilingMBps.toFixed(1)} MB/s (${((slow.ceilingMBps * 1e6) / slow.bytesPerSecond).toFixed(2)}x the bandwidth)`,
+    });
+  }
+  if (slow && Number.isFinite(slow.bytesPerSecond) && cold?.ufsTransfer) {
+    const many = rows.find((r) => r.mode === MODES.sdkMany && r.epoch === cold.epoch);
+    out.push({
+      goal: 'epoch 1 through the mount: the UFS while its bytes came vs the UFS bandwidth',
+      value: (cold.ufsTransfer.mbPerS * 1e6) / slow.bytesPerSecond,
+      target: 'near 1',
+      note: `information: ${timeline(cold)}${many?.ufsTransfer ? `; the SDK with 64 in flight: ${timeline(many)}` : ''}`,
     });
   }
   if (cold && sdk) out.push({ goal: 'epoch 1 through the mount vs the plain SDK (same readers, same UFS)', value: cold.mbPerS / sdk, target: 'near 1', note: 'information' });

@@ -19,7 +19,8 @@ import { epochOrder } from './epoch-order.js';
 import { checkMustCache } from './must-cache-check.js';
 import type { TrainInputOptions } from './options.js';
 import { ReaderPool } from './reader-pool.js';
-import { MODES, goals, ufsCeilingMBps, type EpochRow, type TrainInputResults } from './results.js';
+import type { DownWindow } from '../throttle-proxy.js';
+import { MODES, describeTransfer, goals, ufsCeilingMBps, type EpochRow, type TrainInputResults } from './results.js';
 
 /** CPU seconds used so far by Strata's processes and the UFS side's, and by the whole machine. */
 function cpuNow(env: TrainInputEnvironment) {
@@ -33,6 +34,13 @@ function cpuNow(env: TrainInputEnvironment) {
     ufs: server === undefined ? undefined : { server, proxy },
     machine: machineTicks(),
   };
+}
+
+/** The window's bytes against the epoch that started at `startedAt`; undefined if none came. */
+function transferOf(w: DownWindow, startedAt: number): EpochRow['ufsTransfer'] {
+  if (w.firstAt === undefined || w.lastAt === undefined || w.bytes === 0) return undefined;
+  const spanMs = w.lastAt - w.firstAt;
+  return { firstByteMs: w.firstAt - startedAt, lastByteMs: w.lastAt - startedAt, mbPerS: spanMs > 0 ? w.bytes / spanMs / 1e3 : Infinity };
 }
 
 const spent = (after: number | undefined, before: number | undefined): number | undefined => (after === undefined || before === undefined ? undefined : after - before);
@@ -115,7 +123,7 @@ export async function runTrainInput(opts: TrainInputOptions, hooks: RunHooks): P
     const timed = async (mode: string, epoch: number, source: string, pool: ReaderPool, order: number[], dropFirst: boolean) => {
       // The local copy's pages only: every mode then starts alike, with its code and metadata warm.
       if (dropFirst) await evictFromPageCache(localFiles);
-      const before = await env.proxy?.stats();
+      const before = await env.proxy?.stats({ openWindow: true });
       const requestsBefore = await requestsServed(env.webPorts);
       const cpuBefore = cpuNow(env);
       const t = await pool.epoch(order);
@@ -134,6 +142,7 @@ export async function runTrainInput(opts: TrainInputOptions, hooks: RunHooks): P
         imagesPerS: t.files / t.seconds,
         ufsRequests: before && after ? after.requests - before.requests : undefined,
         ufsBytes: before && after ? after.bytesDown - before.bytesDown : undefined,
+        ufsTransfer: after && transferOf(after.window, t.startedAt),
         daemonCpuSeconds:
           cpuBefore.daemons && cpuAfter.daemons
             ? { masterWorker: cpuAfter.daemons.masterWorker - cpuBefore.daemons.masterWorker, fuse: cpuAfter.daemons.fuse - cpuBefore.daemons.fuse }
@@ -149,7 +158,7 @@ export async function runTrainInput(opts: TrainInputOptions, hooks: RunHooks): P
       const calls = row.strataRequests && Object.values(row.strataRequests).reduce((a, b) => a + b, 0);
       log(
         `${mode}, epoch ${epoch} (${source}): ${row.seconds.toFixed(2)} s, ${row.mbPerS.toFixed(1)} MB/s, ${row.imagesPerS.toFixed(0)} images/s` +
-          `${row.ufsRequests === undefined ? '' : `, ${row.ufsRequests} UFS requests`}${cpu ? `, Strata CPU ${cpu.masterWorker.toFixed(2)} s master+worker, ${cpu.fuse.toFixed(2)} s FUSE` : ''}` +
+          `${row.ufsRequests === undefined ? '' : `, ${row.ufsRequests} UFS requests`}${row.ufsTransfer ? `, ${describeTransfer(row.ufsTransfer)}` : ''}${cpu ? `, Strata CPU ${cpu.masterWorker.toFixed(2)} s master+worker, ${cpu.fuse.toFixed(2)} s FUSE` : ''}` +
           `${ufsCpu ? `, UFS CPU ${ufsCpu.server.toFixed(2)} s server${ufsCpu.proxy === undefined ? '' : `, ${ufsCpu.proxy.toFixed(2)} s proxy`}` : ''}` +
           `${row.machineCpuBusy === undefined ? '' : `, machine CPU ${(row.machineCpuBusy * 100).toFixed(0)}% busy`}` +
           `${calls === undefined ? '' : `, ${calls} Strata API calls`}`,
