@@ -10,6 +10,7 @@ import { Configuration } from '../../src/common/config/configuration.js';
 import { createLogger, silentLogger } from '../../src/common/logging.js';
 const testLogger = process.env.STRATA_TEST_LOG ? createLogger({ name: 'test', level: 'debug' }) : silentLogger;
 import { FileSystem } from '../../src/client/file-system.js';
+import { masterUrl } from '../../src/common/rpc/client.js';
 import { MasterProcess } from '../../src/master/master-process.js';
 import { WorkerProcess } from '../../src/worker/worker-process.js';
 
@@ -25,7 +26,15 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(opts: { workers?: number; conf?: Record<string, string>; workerConf?: Array<Record<string, string>> } = {}): Promise<TestCluster> {
+export async function startCluster(
+  opts: {
+    workers?: number;
+    conf?: Record<string, string>;
+    workerConf?: Array<Record<string, string>>;
+    /** Workers call the master in this process, without HTTP, as `strata local` wires them. */
+    inProcessMaster?: boolean;
+  } = {},
+): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'strata-test-'));
   const shm = mkdtempSync('/dev/shm/strata-test-');
   const ufsRoot = join(dir, 'ufs');
@@ -52,7 +61,8 @@ export async function startCluster(opts: { workers?: number; conf?: Record<strin
       'strata.worker.index.dir': join(dir, `worker${i}`),
       ...extra,
     });
-    const w = await WorkerProcess.start(wconf, testLogger);
+    const inProcess = opts.inProcessMaster ? new Map([[masterUrl(conf), master.rpcServer]]) : undefined;
+    const w = await WorkerProcess.start(wconf, testLogger, { inProcess });
     workers.push(w);
     return w;
   };

@@ -1,0 +1,38 @@
+/**
+ * Commits of freshly cached blocks, with the master in the worker's process (`strata local`):
+ * blocks that finish together go to the master together, and the master knows every one of them
+ * when the fill is answered. Over HTTP a commit's round trip gathers the next ones; in process a
+ * call answers within the same turn, so only the wait for the next turn gathers them.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { requestsServed } from '../../src/bench/rpc-requests.js';
+import { eventually, startCluster, type TestCluster } from '../helpers/cluster.js';
+
+const FILES = 64;
+let c: TestCluster;
+before(async () => {
+  c = await startCluster({ inProcessMaster: true });
+});
+after(async () => {
+  await c?.stop();
+});
+
+const commits = async (transport: 'http' | 'in-process') =>
+  (await requestsServed([c.master.webPort], transport))?.get('POST /api/v1/worker/commit') ?? 0;
+
+test('blocks cached together are committed in a few calls, in process, and the master knows them all', { timeout: 30_000 }, async () => {
+  mkdirSync(join(c.ufsRoot, 'small'));
+  for (let i = 0; i < FILES; i++) writeFileSync(join(c.ufsRoot, 'small', `f${String(i).padStart(2, '0')}`), randomBytes(8192));
+  const before = { inProcess: await commits('in-process'), http: await commits('http') };
+  const queued = await c.fs.prefetch(await c.fs.listStatus('/small', { blocks: true }));
+  assert.equal(queued, FILES);
+  await eventually(async () => (await c.fs.listStatus('/small')).every((f) => f.inAlluxioPercentage === 100), 20_000, 'every file cached');
+  const inProcess = (await commits('in-process')) - before.inProcess;
+  assert.equal((await commits('http')) - before.http, 0, 'a commit went over HTTP');
+  // Fills finish in bunches (seven calls here; one per block without the wait for the next turn).
+  assert.ok(inProcess >= 1 && inProcess <= FILES / 4, `${inProcess} commit calls for ${FILES} blocks`);
+});
