@@ -13,6 +13,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SlowUfs } from './slow-ufs.js';
 import { TokenBucket } from './token-bucket.js';
+import { clockMs } from './clock.js';
 
 export interface ProxyStats {
   connections: number;
@@ -25,9 +26,8 @@ export interface ProxyStats {
 
 /**
  * What went to the clients since the window opened, and when its first and last bytes went
- * (milliseconds on the machine's clock, performance.timeOrigin + performance.now(), which other
- * processes read alike): an epoch's time splits into waiting for the UFS, moving its bytes, and
- * what came after the last of them.
+ * (clockMs()): an epoch's time splits into waiting for the UFS, moving its bytes, and what came
+ * after the last of them.
  */
 export interface DownWindow {
   openedAt: number;
@@ -36,7 +36,6 @@ export interface DownWindow {
   lastAt?: number;
 }
 
-export const clockMs = (): number => performance.timeOrigin + performance.now();
 
 export interface ThrottleProxy {
   /** http://127.0.0.1:PORT, to use in place of the target's endpoint. */
@@ -131,9 +130,9 @@ export async function startThrottleProxy(target: { host: string; port: number },
     port,
     settings,
     stats: (opts = {}) => {
-      const now = { ...stats, window: { ...stats.window } };
+      const snapshot = { ...stats, window: { ...stats.window } };
       if (opts.openWindow) stats.window = { openedAt: clockMs(), bytes: 0 };
-      return now;
+      return snapshot;
     },
     close: () =>
       new Promise<void>((resolve) => {

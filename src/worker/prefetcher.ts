@@ -17,9 +17,10 @@ import { BlockFiller, type FillTarget } from './block-fill.js';
 /** Loaded block ids remembered for loadedSince(); a mount polls far more often than this fills. */
 const MAX_RECENT = 100_000;
 /**
- * Fills a prefetch starts in one turn of the event loop, the rest in the next turns. Each start
- * is a cache file, a signature and a request: 128 in one turn held the loop for 20-30 ms, and
- * the readers' own fills, the ones they wait on, were sent only after them.
+ * Fills a prefetch starts in one turn of the event loop, the rest in the turns after: a start's
+ * cache file, signature and request run in the microtasks that follow it, so 128 started at
+ * once held the loop for 20-30 ms, and the mount's requests of that time (the readers' opens and
+ * reads, and the fills they wait on) came only after them. Between turns the loop takes them.
  */
 const STARTS_PER_TURN = 8;
 
@@ -40,6 +41,7 @@ export class Prefetcher {
   private running = 0;
   /** A pump put off to the next turn (see STARTS_PER_TURN). */
   private pumpLater?: NodeJS.Immediate;
+  private closed = false;
   /** Bytes of prefetches started whose space the store has not reserved yet. */
   private starting = 0;
   /** Files forgotten while prefetches of theirs were in flight: those blocks go once loaded. */
@@ -58,6 +60,7 @@ export class Prefetcher {
 
   /** Queues blocks to load; answers how many were taken (not cached, not already queued or filling). */
   add(targets: FillTarget[]): number {
+    if (this.closed) return 0;
     let taken = 0;
     for (const t of targets) {
       if (this.queue.length >= this.opts.maxQueued) break;
@@ -102,6 +105,14 @@ export class Prefetcher {
     return this.recentBase + this.recent.length;
   }
 
+  /** Drops what is queued and starts no more (the worker is stopping); fills in flight end on their own. */
+  close(): void {
+    if (this.pumpLater) clearImmediate(this.pumpLater);
+    this.pumpLater = undefined;
+    for (const q of this.queue.splice(0)) this.queued.delete(q.blockId);
+    this.closed = true;
+  }
+
   get pending(): number {
     return this.queue.length + this.running;
   }
@@ -117,7 +128,7 @@ export class Prefetcher {
   }
 
   private pump(): void {
-    if (this.pumpLater) return;
+    if (this.pumpLater || this.closed) return;
     let started = 0;
     while (this.running < this.opts.concurrency && this.queue.length > 0) {
       if (started === STARTS_PER_TURN) {

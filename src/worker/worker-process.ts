@@ -43,7 +43,7 @@ export class WorkerProcess {
   webPort = 0;
 
   private constructor(
-    private readonly parts: { store: BlockStore; link: MasterLink; rpc: HttpServer; web: HttpServer; address: WorkerAddress; logger: Logger },
+    private readonly parts: { store: BlockStore; link: MasterLink; prefetcher: Prefetcher; rpc: HttpServer; web: HttpServer; address: WorkerAddress; logger: Logger },
   ) {}
 
   get workerId(): number {
@@ -136,7 +136,7 @@ export class WorkerProcess {
     registerDataServer(rpc, { store, filler, prefetcher, ufs, master: link, persister, metrics, logger, leaseTimeoutMs, topTier: tiers[0]!.alias });
     await link.heartbeat();
     link.start(conf.getMs('strata.worker.block.heartbeat.interval'));
-    const worker = new WorkerProcess({ store, link, rpc, web, address, logger });
+    const worker = new WorkerProcess({ store, link, prefetcher, rpc, web, address, logger });
     worker.rpcPort = rpcPort;
     worker.webPort = webPort;
     logger.info({ rpcPort, webPort, tiers: tiers.map((t) => t.alias) }, 'worker started');
@@ -147,6 +147,7 @@ export class WorkerProcess {
     const p = this.parts;
     await p.link.stop();
     await Promise.all([p.rpc.close(), p.web.close()]);
+    p.prefetcher.close();
     await p.store.close();
     p.logger.info('worker stopped');
   }

@@ -39,10 +39,11 @@ test('a tiny run: all rows, cached epochs off the UFS, MUST_CACHE kept out of th
   const strata = (epoch: number) => res.rows.find((x) => x.mode === 'Strata mount' && x.epoch === epoch)!;
   assert.ok(strata(1).ufsRequests! >= 60, `the cold epoch made ${strata(1).ufsRequests} UFS requests for 60 files`);
   assert.equal(strata(2).ufsRequests, 0, 'a cached epoch went to the UFS');
-  // The cold epoch's UFS bytes came within it (two processes' clocks: a few ms apart at most); a
-  // cached epoch has none.
+  // The cold epoch's UFS bytes came within it (the proxy and the readers read one clock), at a
+  // rate the cap bounds (its burst and the answers' heads aside); a cached epoch has none.
   const t = strata(1).ufsTransfer!;
-  assert.ok(t.firstByteMs >= -5 && t.firstByteMs <= t.lastByteMs && t.lastByteMs <= strata(1).seconds * 1000 + 5 && t.mbPerS > 0, JSON.stringify(t));
+  assert.ok(t.firstByteMs >= 0 && t.firstByteMs < t.lastByteMs && t.lastByteMs <= strata(1).seconds * 1000 + 1, JSON.stringify(t));
+  assert.ok(t.mbPerS > 0 && t.mbPerS < 2 * 100 * 1.048576, `UFS rate during the transfer: ${t.mbPerS} MB/s`);
   assert.equal(strata(2).ufsTransfer, undefined);
   assert.ok(res.goals.some((g) => g.goal.includes('the UFS while its bytes came') && g.value! > 0), JSON.stringify(res.goals));
   // By default the mount runs inside the worker's process: its CPU is the worker's.

@@ -61,7 +61,7 @@ export async function startCluster(
       'strata.worker.index.dir': join(dir, `worker${i}`),
       ...extra,
     });
-    const inProcess = opts.inProcessMaster ? new Map([[masterUrl(conf), master.rpcServer]]) : undefined;
+    const inProcess = opts.inProcessMaster ? new Map([[masterUrl(wconf), master.rpcServer]]) : undefined;
     const w = await WorkerProcess.start(wconf, testLogger, { inProcess });
     workers.push(w);
     return w;
@@ -79,6 +79,8 @@ export async function startCluster(
     ufsRoot,
     startWorker,
     async restartMaster() {
+      // Workers wired in process keep calling the server they were given.
+      if (opts.inProcessMaster) throw new Error('restartMaster() with inProcessMaster: the workers would keep calling the stopped master');
       await master.stop();
       master = await MasterProcess.start(conf, testLogger);
     },

@@ -15,7 +15,8 @@ import { eventually, startCluster, type TestCluster } from '../helpers/cluster.j
 const FILES = 64;
 let c: TestCluster;
 before(async () => {
-  c = await startCluster({ inProcessMaster: true });
+  // No heartbeat during the test: the master must learn of the blocks from the commits alone.
+  c = await startCluster({ inProcessMaster: true, conf: { 'strata.worker.block.heartbeat.interval': '1h' } });
 });
 after(async () => {
   await c?.stop();
@@ -27,12 +28,13 @@ const commits = async (transport: 'http' | 'in-process') =>
 test('blocks cached together are committed in a few calls, in process, and the master knows them all', { timeout: 30_000 }, async () => {
   mkdirSync(join(c.ufsRoot, 'small'));
   for (let i = 0; i < FILES; i++) writeFileSync(join(c.ufsRoot, 'small', `f${String(i).padStart(2, '0')}`), randomBytes(8192));
-  const before = { inProcess: await commits('in-process'), http: await commits('http') };
+  const baseline = { inProcess: await commits('in-process'), http: await commits('http') };
   const queued = await c.fs.prefetch(await c.fs.listStatus('/small', { blocks: true }));
   assert.equal(queued, FILES);
   await eventually(async () => (await c.fs.listStatus('/small')).every((f) => f.inAlluxioPercentage === 100), 20_000, 'every file cached');
-  const inProcess = (await commits('in-process')) - before.inProcess;
-  assert.equal((await commits('http')) - before.http, 0, 'a commit went over HTTP');
-  // Fills finish in bunches (seven calls here; one per block without the wait for the next turn).
-  assert.ok(inProcess >= 1 && inProcess <= FILES / 4, `${inProcess} commit calls for ${FILES} blocks`);
+  const inProcess = (await commits('in-process')) - baseline.inProcess;
+  assert.equal((await commits('http')) - baseline.http, 0, 'a commit went over HTTP');
+  // Fills finish in bunches: 7 calls when measured, and one per block (64) with each commit sent
+  // at once. The bound leaves room for a slow machine, where the bunches are smaller.
+  assert.ok(inProcess >= 1 && inProcess <= FILES / 2, `${inProcess} commit calls for ${FILES} blocks`);
 });

@@ -3,11 +3,12 @@
  * thread start-up (and loading the SDK) stays out of the timed epochs.
  */
 import { Worker } from 'node:worker_threads';
+import { clockMs } from '../clock.js';
 import type { DatasetLocation } from './dataset-location.js';
 import type { FromReader, ReaderThreadData, ToReader } from './reader-thread.js';
 
 export interface EpochTotals {
-  /** When the epoch started, on the machine's clock (clockMs()). */
+  /** When the epoch started (clockMs()). */
   startedAt: number;
   seconds: number;
   bytes: number;
@@ -38,8 +39,8 @@ export class ReaderPool {
     const shared = new Int32Array(new SharedArrayBuffer(4 * order.length));
     shared.set(order);
     const next = new Int32Array(new SharedArrayBuffer(4));
+    const startedAt = clockMs();
     const t0 = performance.now();
-    const startedAt = performance.timeOrigin + t0;
     const replies = this.threads.map((t) => nextMessage(t));
     for (const t of this.threads) t.postMessage({ type: 'epoch', order: shared, next } satisfies ToReader);
     const totals: EpochTotals = { startedAt, seconds: 0, bytes: 0, files: 0, pixels: 0 };

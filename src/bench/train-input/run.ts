@@ -36,11 +36,10 @@ function cpuNow(env: TrainInputEnvironment) {
   };
 }
 
-/** The window's bytes against the epoch that started at `startedAt`; undefined if none came. */
+/** The window's bytes against the epoch that started at `startedAt`; undefined if too few came to time. */
 function transferOf(w: DownWindow, startedAt: number): EpochRow['ufsTransfer'] {
-  if (w.firstAt === undefined || w.lastAt === undefined || w.bytes === 0) return undefined;
-  const spanMs = w.lastAt - w.firstAt;
-  return { firstByteMs: w.firstAt - startedAt, lastByteMs: w.lastAt - startedAt, mbPerS: spanMs > 0 ? w.bytes / spanMs / 1e3 : Infinity };
+  if (w.firstAt === undefined || w.lastAt === undefined || w.lastAt <= w.firstAt) return undefined;
+  return { firstByteMs: w.firstAt - startedAt, lastByteMs: w.lastAt - startedAt, mbPerS: w.bytes / (w.lastAt - w.firstAt) / 1e3 };
 }
 
 const spent = (after: number | undefined, before: number | undefined): number | undefined => (after === undefined || before === undefined ? undefined : after - before);
@@ -123,9 +122,10 @@ export async function runTrainInput(opts: TrainInputOptions, hooks: RunHooks): P
     const timed = async (mode: string, epoch: number, source: string, pool: ReaderPool, order: number[], dropFirst: boolean) => {
       // The local copy's pages only: every mode then starts alike, with its code and metadata warm.
       if (dropFirst) await evictFromPageCache(localFiles);
-      const before = await env.proxy?.stats({ openWindow: true });
       const requestsBefore = await requestsServed(env.webPorts);
       const cpuBefore = cpuNow(env);
+      // Last before the epoch: the window then holds the epoch's bytes alone.
+      const before = await env.proxy?.stats({ openWindow: true });
       const t = await pool.epoch(order);
       const cpuAfter = cpuNow(env);
       const requestsAfter = await requestsServed(env.webPorts);
