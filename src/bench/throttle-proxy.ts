@@ -25,17 +25,15 @@ export interface ProxyStats {
 }
 
 /**
- * What went to the clients since the window opened, and when its first and last bytes went
- * (clockMs()): an epoch's time splits into waiting for the UFS, moving its bytes, and what came
- * after the last of them.
+ * When the first and last bytes sent to the clients since the window opened went (clockMs()):
+ * an epoch's time splits into waiting for the UFS, moving its bytes (bytesDown counts them), and
+ * what came after the last of them.
  */
 export interface DownWindow {
   openedAt: number;
-  bytes: number;
   firstAt?: number;
   lastAt?: number;
 }
-
 
 export interface ThrottleProxy {
   /** http://127.0.0.1:PORT, to use in place of the target's endpoint. */
@@ -78,7 +76,7 @@ class Throttle extends Transform {
 export async function startThrottleProxy(target: { host: string; port: number }, settings: SlowUfs): Promise<ThrottleProxy> {
   const up = new TokenBucket(settings.bytesPerSecond, BURST_BYTES);
   const down = new TokenBucket(settings.bytesPerSecond, BURST_BYTES);
-  const stats: ProxyStats = { connections: 0, requests: 0, bytesUp: 0, bytesDown: 0, window: { openedAt: clockMs(), bytes: 0 } };
+  const stats: ProxyStats = { connections: 0, requests: 0, bytesUp: 0, bytesDown: 0, window: { openedAt: clockMs() } };
   const open = new Set<Socket>();
 
   const server: Server = createServer((client) => {
@@ -103,7 +101,6 @@ export async function startThrottleProxy(target: { host: string; port: number },
     const toClient = new Throttle(down, () => 0, (n) => {
       stats.bytesDown += n;
       const w = stats.window;
-      w.bytes += n;
       w.lastAt = clockMs();
       w.firstAt ??= w.lastAt;
       awaitingRequest = true;
@@ -131,7 +128,7 @@ export async function startThrottleProxy(target: { host: string; port: number },
     settings,
     stats: (opts = {}) => {
       const snapshot = { ...stats, window: { ...stats.window } };
-      if (opts.openWindow) stats.window = { openedAt: clockMs(), bytes: 0 };
+      if (opts.openWindow) stats.window = { openedAt: clockMs() };
       return snapshot;
     },
     close: () =>

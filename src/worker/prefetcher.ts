@@ -109,7 +109,7 @@ export class Prefetcher {
   close(): void {
     if (this.pumpLater) clearImmediate(this.pumpLater);
     this.pumpLater = undefined;
-    for (const q of this.queue.splice(0)) this.queued.delete(q.blockId);
+    this.clearQueue();
     this.closed = true;
   }
 
@@ -168,6 +168,10 @@ export class Prefetcher {
     if (dropped === 0) return;
     this.dropped += dropped;
     this.logger.info({ dropped }, 'prefetch stopped: the cache has no room left that it may take (free, or held by blocks idle for strata.worker.prefetch.evict.idle)');
+    this.clearQueue();
+  }
+
+  private clearQueue(): void {
     for (const q of this.queue.splice(0)) this.queued.delete(q.blockId);
   }
 

@@ -40,7 +40,6 @@ export class ReaderPool {
     shared.set(order);
     const next = new Int32Array(new SharedArrayBuffer(4));
     const startedAt = clockMs();
-    const t0 = performance.now();
     const replies = this.threads.map((t) => nextMessage(t));
     for (const t of this.threads) t.postMessage({ type: 'epoch', order: shared, next } satisfies ToReader);
     const totals: EpochTotals = { startedAt, seconds: 0, bytes: 0, files: 0, pixels: 0 };
@@ -52,7 +51,7 @@ export class ReaderPool {
         totals.pixels += m.pixels;
       }
     }
-    totals.seconds = (performance.now() - t0) / 1000;
+    totals.seconds = (clockMs() - startedAt) / 1000;
     return totals;
   }
 

@@ -88,7 +88,7 @@ export function describeTransfer(t: NonNullable<EpochRow['ufsTransfer']>): strin
 /** Where an epoch's time went: waiting for the UFS's first byte, its transfer, and after its last byte. */
 function timeline(r: EpochRow): string {
   const t = r.ufsTransfer!;
-  return `first UFS byte after ${t.firstByteMs.toFixed(0)} ms, ${t.mbPerS.toFixed(1)} MB/s until the last at ${t.lastByteMs.toFixed(0)} ms, readers done ${(r.seconds * 1000 - t.lastByteMs).toFixed(0)} ms after it`;
+  return `${describeTransfer(t)}, readers done ${(r.seconds * 1000 - t.lastByteMs).toFixed(0)} ms after the last`;
 }
 
 /** How busy the machine's CPUs were in Strata's cold epoch and the SDK's, side by side. */

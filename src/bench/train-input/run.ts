@@ -13,13 +13,13 @@ import { join } from 'node:path';
 import { evictFromPageCache } from '../page-cache.js';
 import { busyShare, cpuSeconds, machineTicks } from '../process-cpu.js';
 import { requestsBetween, requestsServed } from '../rpc-requests.js';
+import type { DownWindow } from '../throttle-proxy.js';
 import type { DatasetLocation } from './dataset-location.js';
 import { startEnvironment, BUCKET, PREFIX, STRATA_DIR, type TrainInputEnvironment } from './environment.js';
 import { epochOrder } from './epoch-order.js';
 import { checkMustCache } from './must-cache-check.js';
 import type { TrainInputOptions } from './options.js';
 import { ReaderPool } from './reader-pool.js';
-import type { DownWindow } from '../throttle-proxy.js';
 import { MODES, describeTransfer, goals, ufsCeilingMBps, type EpochRow, type TrainInputResults } from './results.js';
 
 /** CPU seconds used so far by Strata's processes and the UFS side's, and by the whole machine. */
@@ -36,10 +36,10 @@ function cpuNow(env: TrainInputEnvironment) {
   };
 }
 
-/** The window's bytes against the epoch that started at `startedAt`; undefined if too few came to time. */
-function transferOf(w: DownWindow, startedAt: number): EpochRow['ufsTransfer'] {
+/** The window's `bytes` against the epoch that started at `startedAt`; undefined if too few came to time. */
+function transferOf(w: DownWindow, bytes: number, startedAt: number): EpochRow['ufsTransfer'] {
   if (w.firstAt === undefined || w.lastAt === undefined || w.lastAt <= w.firstAt) return undefined;
-  return { firstByteMs: w.firstAt - startedAt, lastByteMs: w.lastAt - startedAt, mbPerS: w.bytes / (w.lastAt - w.firstAt) / 1e3 };
+  return { firstByteMs: w.firstAt - startedAt, lastByteMs: w.lastAt - startedAt, mbPerS: bytes / (w.lastAt - w.firstAt) / 1e3 };
 }
 
 const spent = (after: number | undefined, before: number | undefined): number | undefined => (after === undefined || before === undefined ? undefined : after - before);
@@ -142,7 +142,7 @@ export async function runTrainInput(opts: TrainInputOptions, hooks: RunHooks): P
         imagesPerS: t.files / t.seconds,
         ufsRequests: before && after ? after.requests - before.requests : undefined,
         ufsBytes: before && after ? after.bytesDown - before.bytesDown : undefined,
-        ufsTransfer: after && transferOf(after.window, t.startedAt),
+        ufsTransfer: before && after ? transferOf(after.window, after.bytesDown - before.bytesDown, t.startedAt) : undefined,
         daemonCpuSeconds:
           cpuBefore.daemons && cpuAfter.daemons
             ? { masterWorker: cpuAfter.daemons.masterWorker - cpuBefore.daemons.masterWorker, fuse: cpuAfter.daemons.fuse - cpuBefore.daemons.fuse }
