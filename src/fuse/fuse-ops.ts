@@ -5,6 +5,7 @@
  */
 import { constants } from 'node:os';
 import { constants as fsConstants } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { StrataError } from '../common/errors.js';
 import type { Logger } from '../common/logging.js';
 import { native } from '../common/native.js';
@@ -57,6 +58,12 @@ const XATTRS = ['persistence_state', 'cached_percent', 'ufs_path'].map((n) => XA
 const NOBODY = 65534;
 
 /** What identifies one version of a file's content. */
+/**
+ * How long an open that passthrough readers block waits for them to close. A program's close
+ * returns before the kernel sends its RELEASE, which can reach us after the program's next
+ * open: a write right after a read of the same file was refused as busy.
+ */
+const RELEASE_WAIT_MS = 1000;
 const versionOf = (info: FileInfo): string => `${info.length}:${info.lastModificationTimeMs}:${info.fileId}`;
 
 /** A plain POSIX failure, for cases with no Strata meaning (EBADF, ENODATA, ERANGE...). */
@@ -370,7 +377,7 @@ export class FuseOps {
     // meanwhile (the writer's open would then be EIO).
     const writer = (flags & 3) !== fsConstants.O_RDONLY;
     if ((flags & (3 | fsConstants.O_TRUNC)) !== fsConstants.O_RDONLY) this.entries.invalidate();
-    if (writer && !this.stopNativeOpens(nodeid, node)) throw this.busy(path);
+    if (writer && !(await this.released(() => this.stopNativeOpens(nodeid, node)))) throw this.busy(path);
     if (writer) node.writers++;
     let handle: VfsHandle;
     try {
@@ -387,7 +394,11 @@ export class FuseOps {
     const fillsLocally = this.directMmap && !r.wholeFile && (await r.fillsLocally());
     // Another open reads this version in passthrough: this one joins it, with its own leases.
     if (node.backing?.version === version && !r.wholeFile && this.passthroughOpens(nodeid, node) > 0) await r.leaseWhole();
-    const pt = this.passthroughOpen(nodeid, node, r, version);
+    let pt = this.passthroughOpen(nodeid, node, r, version);
+    // Another version's readers may be closing: the first open after them may go passthrough.
+    if (pt === undefined && this.passthroughOpens(nodeid, node) > 0 && (await this.released(() => this.passthroughOpens(nodeid, node) === 0))) {
+      pt = this.passthroughOpen(nodeid, node, r, version);
+    }
     if (pt !== undefined) {
       if ((flags & (3 | fsConstants.O_TRUNC)) === fsConstants.O_RDONLY) this.openNatively(nodeid, r, pt);
       return this.registerOpen(nodeid, handle, 'passthrough', 0, pt);
@@ -555,6 +566,16 @@ export class FuseOps {
     return node.openPassthrough + native().fuseOpenerRefs(this.sessionFd, nodeid);
   }
 
+  /** Whether `done` holds now or within RELEASE_WAIT_MS, while the kernel's releases come in. */
+  private async released(done: () => boolean): Promise<boolean> {
+    const deadline = Date.now() + RELEASE_WAIT_MS;
+    while (!done()) {
+      if (Date.now() >= deadline) return false;
+      await sleep(2);
+    }
+    return true;
+  }
+
   private busy(path: string): NodeJS.ErrnoException {
     this.logger.warn({ path }, 'open refused (ETXTBSY): the file is open for reading in passthrough, and the kernel takes no write or other-version open beside it until those readers close');
     return errno('ETXTBSY');
@@ -593,7 +614,7 @@ export class FuseOps {
     if (valid & SetattrValid.SIZE) {
       const f = valid & SetattrValid.FH ? this.files.get(fh) : undefined;
       if (f?.handle.kind === 'write') await f.handle.staged.truncate(size);
-      else if (!this.stopNativeOpens(nodeid, this.inodes.node(nodeid)!)) throw this.busy(path);
+      else if (!(await this.released(() => this.stopNativeOpens(nodeid, this.inodes.node(nodeid)!)))) throw this.busy(path);
       else change.size = size;
     }
     // Times: Strata keeps its own modification times; utimens succeeds without changing them.

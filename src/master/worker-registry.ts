@@ -19,6 +19,13 @@ interface WorkerState extends WorkerInfo {
   blocks: Map<number, string>;
   /** Blocks the master wants dropped, sent with the next heartbeat reply. */
   pendingRemovals: Set<number>;
+  /**
+   * Blocks the master dropped from this worker since its last heartbeat. A heartbeat may have
+   * listed them before the drop reached the worker; those stale additions must not bring the
+   * location back (a free showed 100% again until the next heartbeat). A block cached again
+   * since is reported by its commit, which takes it out of this set.
+   */
+  droppedSinceHeartbeat: Set<number>;
 }
 
 export class WorkerRegistry {
@@ -52,6 +59,7 @@ export class WorkerRegistry {
       blockCount: 0,
       blocks: new Map(),
       pendingRemovals: new Set(),
+      droppedSinceHeartbeat: new Set(),
     };
     this.workers.set(id, state);
     this.addBlocks(id, reg.blocks);
@@ -67,18 +75,27 @@ export class WorkerRegistry {
     }
     w.lastHeartbeatMs = Date.now();
     w.tiers = hb.tiers;
-    this.addBlocks(w.id, hb.addedBlocks);
+    this.addLocations(w, hb.addedBlocks, w.droppedSinceHeartbeat);
+    w.droppedSinceHeartbeat.clear();
     for (const b of hb.removedBlocks) this.removeLocation(w.id, b);
     const removeBlocks = [...w.pendingRemovals];
     w.pendingRemovals.clear();
     return { command: 'NOTHING', removeBlocks, pinnedFileIds: this.opts.pinnedFileIds() };
   }
 
+  /** Blocks a worker has just cached (its registration or a commit): known at once. */
   addBlocks(workerId: number, byTier: Record<string, number[]>): void {
     const w = this.workers.get(workerId);
     if (!w) return;
+    for (const ids of Object.values(byTier)) for (const id of ids) w.droppedSinceHeartbeat.delete(id);
+    this.addLocations(w, byTier);
+  }
+
+  private addLocations(w: WorkerState, byTier: Record<string, number[]>, skip?: Set<number>): void {
+    const workerId = w.id;
     for (const [tier, ids] of Object.entries(byTier)) {
       for (const id of ids) {
+        if (skip?.has(id)) continue;
         w.blocks.set(id, tier);
         let at = this.locations.get(id);
         if (!at) this.locations.set(id, (at = new Map()));
@@ -107,6 +124,7 @@ export class WorkerRegistry {
       if (!at) continue;
       for (const workerId of [...at.keys()]) {
         this.removeLocation(workerId, b);
+        this.workers.get(workerId)?.droppedSinceHeartbeat.add(b);
         let list = byWorker.get(workerId);
         if (!list) byWorker.set(workerId, (list = []));
         list.push(b);
@@ -148,7 +166,7 @@ export class WorkerRegistry {
   }
 
   list(): WorkerInfo[] {
-    return [...this.workers.values()].map(({ blocks: _b, pendingRemovals: _p, ...info }) => ({ ...info, tiers: info.tiers.map((t) => ({ ...t })) }));
+    return [...this.workers.values()].map(({ blocks: _b, pendingRemovals: _p, droppedSinceHeartbeat: _d, ...info }) => ({ ...info, tiers: info.tiers.map((t) => ({ ...t })) }));
   }
 
   live(): WorkerInfo[] {
