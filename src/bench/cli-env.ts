@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { packageRoot } from '../common/native.js';
+import { mountsUnder, unmountAllUnder } from '../common/system-mounts.js';
 
 export const STRATA = join(packageRoot(), 'bin', 'strata');
 
@@ -169,16 +170,10 @@ export class CliEnv {
     const keep = process.env.STRATA_TEST_KEEP_LOGS;
     if (keep && existsSync(join(this.workDir, 'logs'))) cpSync(join(this.workDir, 'logs'), join(keep, basename(this.dir)), { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
+    // A memory tier the worker mounted (dirs.mount=tmpfs) outlives it, as it would a restart.
+    unmountAllUnder(this.shm);
     rmSync(this.shm, { recursive: true, force: true });
   }
-}
-
-/** Mount points (from /proc/mounts) below `dir`. */
-export function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[1])
-    .filter((target): target is string => !!target?.startsWith(`${dir}/`));
 }
 
 /** PIDs of the FUSE daemons a work dir's registry lists (see src/cli/fuse.ts). */
@@ -198,6 +193,8 @@ export function fuseDaemonPids(workDir: string): number[] {
     return [];
   }
 }
+
+export { mountsUnder };
 
 export async function waitForExit(pid: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

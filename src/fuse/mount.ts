@@ -13,6 +13,7 @@ import { StrataError } from '../common/errors.js';
 import type { Logger } from '../common/logging.js';
 import type { InProcessServers } from '../common/rpc/client.js';
 import { native } from '../common/native.js';
+import { systemMounts, type SystemMount } from '../common/system-mounts.js';
 import { FileSystem } from '../client/file-system.js';
 import { FuseOps, XATTR_PREFIX } from './fuse-ops.js';
 import { FuseSession } from './session.js';
@@ -20,16 +21,9 @@ import { Vfs } from './vfs/vfs.js';
 
 const isRoot = () => process.getuid?.() === 0;
 
-/** Mount points of FUSE file systems in /proc/mounts, decoded. */
-export function fuseMounts(): Array<{ source: string; target: string; type: string }> {
-  const out = [];
-  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
-    const [source, target, type] = line.split(' ');
-    if (!target || !type?.startsWith('fuse')) continue;
-    const decode = (s: string) => s.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
-    out.push({ source: decode(source!), target: decode(target), type });
-  }
-  return out;
+/** Mount points of FUSE file systems. */
+export function fuseMounts(): SystemMount[] {
+  return systemMounts().filter((m) => m.type.startsWith('fuse'));
 }
 
 export function unmountPoint(mountPoint: string, lazy: boolean): void {

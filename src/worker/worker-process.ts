@@ -19,6 +19,7 @@ import { registerDataServer } from './data-server.js';
 import { MasterLink } from './master-link.js';
 import { Persister } from './persister.js';
 import { UfsAccess } from './ufs-access.js';
+import { mountTmpfs } from './tmpfs-mount.js';
 
 export function tiersFrom(conf: Configuration): TierConfig[] {
   const levels = conf.getInt('strata.worker.tieredstore.levels');
@@ -62,6 +63,10 @@ export class WorkerProcess {
   /** `inProcess`: the master, when it runs in this process (strata local); else it is called over HTTP. */
   static async start(conf: Configuration, logger: Logger, opts: { inProcess?: InProcessServers } = {}): Promise<WorkerProcess> {
     const tiers = tiersFrom(conf);
+    tiers.forEach((tier, n) => {
+      const property = `strata.worker.tieredstore.level${n}.dirs.mount`;
+      if (conf.getEnum(property) === 'TMPFS') for (const d of tier.dirs) mountTmpfs(d.path, d.quotaBytes, { property, logger });
+    });
     const store = await BlockStore.open({ tiers, indexPath: join(conf.get('strata.worker.index.dir'), 'blocks.db'), logger });
     const identity = identityFrom(conf);
     const timeoutMs = conf.getMs('strata.user.rpc.timeout');

@@ -4,6 +4,7 @@
  * removes. Tests that need separate processes use the CLI instead (see cli.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { unmountAllUnder } from '../../src/common/system-mounts.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Configuration } from '../../src/common/config/configuration.js';
@@ -66,7 +67,17 @@ export async function startCluster(
     workers.push(w);
     return w;
   };
-  for (let i = 0; i < (opts.workers ?? 1); i++) await startWorker(opts.workerConf?.[i]);
+  try {
+    for (let i = 0; i < (opts.workers ?? 1); i++) await startWorker(opts.workerConf?.[i]);
+  } catch (err) {
+    // A worker that would not start leaves nothing behind either.
+    for (const w of workers) await w.stop().catch(() => undefined);
+    await master.stop().catch(() => undefined);
+    unmountAllUnder(shm);
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(shm, { recursive: true, force: true });
+    throw err;
+  }
   const fs = new FileSystem(conf);
   const cluster: TestCluster = {
     dir,
@@ -89,6 +100,7 @@ export async function startCluster(
       await master.stop().catch(() => undefined);
       await fs.close();
       rmSync(dir, { recursive: true, force: true });
+      unmountAllUnder(shm);
       rmSync(shm, { recursive: true, force: true });
     },
   };

@@ -17,6 +17,8 @@ export interface PropertyKey {
 }
 
 const tierAliases = ['MEM', 'SSD', 'HDD'];
+/** What the worker mounts at a tier's folders before it uses them. */
+export const TIER_MOUNTS = ['NONE', 'TMPFS'] as const;
 
 export const PROPERTY_KEYS: PropertyKey[] = [
   { name: 'strata.work.dir', type: 'string', default: '${user.home}/.strata', description: 'Folder for the metadata store, logs, the cluster token and worker indexes.' },
@@ -53,6 +55,13 @@ export const PROPERTY_KEYS: PropertyKey[] = [
     type: 'list',
     default: (n) => (n === 0 ? '/dev/shm/strata-${strata.worker.rpc.port}' : `\${strata.work.dir}/cache-\${strata.worker.rpc.port}/level${n}`),
     description: 'Comma-separated folders of tier N.',
+  },
+  {
+    name: 'strata.worker.tieredstore.level{N}.dirs.mount',
+    type: 'enum',
+    values: TIER_MOUNTS,
+    default: 'NONE',
+    description: 'TMPFS: the worker mounts a tmpfs of its own at each folder of tier N (needs root), a quarter over its quota, with huge pages (huge=within_size), as Alluxio mounts its ramdisk; it outlives the worker. NONE: the folders are used as they are.',
   },
   { name: 'strata.worker.tieredstore.level{N}.dirs.quota', type: 'list', default: (n) => (n === 0 ? '2GB' : '16GB'), description: 'Comma-separated quotas of the folders of tier N (sizes).' },
   { name: 'strata.user.block.size.bytes.default', type: 'size', default: '64MB', description: 'Block size of new files.' },
