@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -91,6 +91,15 @@ test('old cache files of the folder are dropped before the mount, not hidden und
   assert.equal(mountsAt(dir).length, 1);
   execFileSync('umount', [dir]);
   assert.deepEqual(readdirSync(dir), []);
+});
+
+test('a folder reached through a symbolic link is mounted once: the next start finds the mount there', () => {
+  const real = join(base, 'real');
+  mkdirSync(real);
+  symlinkSync(real, join(base, 'link'));
+  for (let i = 0; i < 2; i++) mountTmpfs(join(base, 'link'), 1 << 26, { property: PROPERTY, logger: silentLogger });
+  assert.equal(mountsAt(real).length, 1);
+  execFileSync('umount', [real]);
 });
 
 test('a mount point of another kind, or a user who may not mount, is refused with the reason', () => {
