@@ -1,6 +1,6 @@
 /** The machine's mounts, from /proc/mounts, with their escaped characters decoded. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 
 export interface SystemMount {
   source: string;
@@ -22,8 +22,14 @@ export function systemMounts(): SystemMount[] {
   return out;
 }
 
-/** Mount points below `dir` (not `dir` itself). */
+/** Mount points below `dir` (not `dir` itself), which is resolved as /proc/mounts names it. */
 export function mountsUnder(dir: string): string[] {
+  try {
+    dir = realpathSync(dir);
+  } catch {
+    // Gone: nothing can be mounted below it.
+    return [];
+  }
   return systemMounts()
     .map((m) => m.target)
     .filter((target) => target.startsWith(`${dir}/`));

@@ -395,9 +395,16 @@ export class FuseOps {
     // Another open reads this version in passthrough: this one joins it, with its own leases.
     if (node.backing?.version === version && !r.wholeFile && this.passthroughOpens(nodeid, node) > 0) await r.leaseWhole();
     let pt = this.passthroughOpen(nodeid, node, r, version);
-    // Another version's readers may be closing: the first open after them may go passthrough.
-    if (pt === undefined && this.passthroughOpens(nodeid, node) > 0 && (await this.released(() => this.passthroughOpens(nodeid, node) === 0))) {
-      pt = this.passthroughOpen(nodeid, node, r, version);
+    // Another version's readers may be closing: this open waits for them to go, then goes
+    // passthrough itself or joins the open of its version that did.
+    if (pt === undefined && node.backing && node.backing.version !== version) {
+      await this.released(
+        () => (pt = this.passthroughOpen(nodeid, node, r, version)) !== undefined || this.passthroughOpens(nodeid, node) === 0 || node.backing?.version === version,
+      );
+      if (pt === undefined && node.backing?.version === version && !r.wholeFile) {
+        await r.leaseWhole();
+        pt = this.passthroughOpen(nodeid, node, r, version);
+      }
     }
     if (pt !== undefined) {
       if ((flags & (3 | fsConstants.O_TRUNC)) === fsConstants.O_RDONLY) this.openNatively(nodeid, r, pt);
@@ -552,7 +559,9 @@ export class FuseOps {
    * when it is open in passthrough (here or natively), and must not change under those readers.
    */
   private stopNativeOpens(nodeid: bigint, node: InodeNode): boolean {
-    return node.openPassthrough === 0 && native().fuseOpenerRemove(this.sessionFd, nodeid, 0);
+    // Asked first, always: the reader threads stop taking new opens while this waits.
+    const nativeClosed = native().fuseOpenerRemove(this.sessionFd, nodeid, 0);
+    return nativeClosed && node.openPassthrough === 0;
   }
 
   /** Metadata that shows another version than the native opens hand out ends them. */

@@ -22,6 +22,9 @@ export function tmpfsSizeFor(quotaBytes: number): number {
   return Math.ceil((quotaBytes * 1.25) / mib) * mib;
 }
 
+/** The source name of the tmpfs mounts workers make, by which a restart knows its own. */
+const TMPFS_SOURCE = 'strata';
+
 function mount(args: string[]): void {
   execFileSync('mount', args, { stdio: 'pipe' });
 }
@@ -39,21 +42,28 @@ function messageOf(err: unknown): string {
 export function mountTmpfs(dir: string, quotaBytes: number, opts: { property: string; logger: Logger }): void {
   const { logger } = opts;
   let path = resolve(dir);
-  const options = `size=${tmpfsSizeFor(quotaBytes)},mode=0700,huge=within_size`;
+  const options = `size=${tmpfsSizeFor(quotaBytes)},mode=0755,huge=within_size`;
   const fallback = `to use the folder as it is, set ${opts.property}=NONE`;
   try {
     mkdirSync(path, { recursive: true });
     // As /proc/mounts names it: through a symbolic link, a mount already there would go unseen.
     path = realpathSync(path);
   } catch (err) {
-    throw new StrataError('FAILED_PRECONDITION', `cannot create ${path}, where a tmpfs is to be mounted: ${messageOf(err)}`);
+    throw new StrataError('FAILED_PRECONDITION', `cannot create or resolve ${path}, where a tmpfs is to be mounted: ${messageOf(err)}`);
   }
   const mounted = systemMounts().filter((m) => m.target === path).at(-1);
-  if (mounted && mounted.type !== 'tmpfs') {
-    throw new StrataError('FAILED_PRECONDITION', `${path} is already a mount point of a ${mounted.type} file system: no tmpfs is mounted over it; ${fallback}`);
+  // Only a tmpfs this worker mounted (source "strata") is resized: another one, /dev/shm say,
+  // belongs to the system and must not shrink to a tier's quota.
+  if (mounted && (mounted.type !== 'tmpfs' || mounted.source !== TMPFS_SOURCE)) {
+    const what = mounted.type === 'tmpfs' ? `a tmpfs Strata did not mount (${mounted.source})` : `a ${mounted.type} file system`;
+    throw new StrataError('FAILED_PRECONDITION', `${path} is already a mount point of ${what}: no tmpfs is mounted over it; ${fallback}`);
+  }
+  // Checked before any cache file is dropped: a mount bound to fail must not cost the cache.
+  if (!mounted && process.geteuid?.() !== 0) {
+    throw new StrataError('PERMISSION_DENIED', `cannot mount a tmpfs at ${path} for a memory tier: mounting needs root; ${fallback}`);
   }
   if (!mounted) clearForMount(path, fallback, logger);
-  const attempts = mounted ? [['-o', `remount,${options}`, path]] : [['-t', 'tmpfs', '-o', options, 'strata', path]];
+  const attempts = mounted ? [['-o', `remount,${options}`, path]] : [['-t', 'tmpfs', '-o', options, TMPFS_SOURCE, path]];
   // A kernel without huge pages for tmpfs refuses the option: mounted without it, still in memory.
   attempts.push(attempts[0]!.map((a) => a.replace(',huge=within_size', '')));
   let lastError: unknown;
@@ -69,7 +79,8 @@ export function mountTmpfs(dir: string, quotaBytes: number, opts: { property: st
   }
   const why = messageOf(lastError);
   const denied = /superuser|permission|only root|not permitted/i.test(why);
-  throw new StrataError(denied ? 'PERMISSION_DENIED' : 'FAILED_PRECONDITION', `cannot mount a tmpfs at ${path} for a memory tier: ${why}${denied ? ' (mounting needs root)' : ''}; ${fallback}`);
+  const doing = mounted ? 'resize the tmpfs' : 'mount a tmpfs';
+  throw new StrataError(denied ? 'PERMISSION_DENIED' : 'FAILED_PRECONDITION', `cannot ${doing} at ${path} for a memory tier: ${why}${denied ? ' (mounting needs root)' : ''}; ${fallback}`);
 }
 
 /**

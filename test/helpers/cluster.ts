@@ -73,6 +73,7 @@ export async function startCluster(
     // A worker that would not start leaves nothing behind either.
     for (const w of workers) await w.stop().catch(() => undefined);
     await master.stop().catch(() => undefined);
+    unmountAllUnder(dir);
     unmountAllUnder(shm);
     rmSync(dir, { recursive: true, force: true });
     rmSync(shm, { recursive: true, force: true });
@@ -99,8 +100,9 @@ export async function startCluster(
       for (const w of workers) await w.stop().catch(() => undefined);
       await master.stop().catch(() => undefined);
       await fs.close();
-      rmSync(dir, { recursive: true, force: true });
+      unmountAllUnder(dir);
       unmountAllUnder(shm);
+      rmSync(dir, { recursive: true, force: true });
       rmSync(shm, { recursive: true, force: true });
     },
   };

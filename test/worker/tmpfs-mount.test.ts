@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -33,15 +33,19 @@ const sizeOf = (path: string) => {
 };
 
 before(async () => {
-  base = mkdtempSync(join(tmpdir(), 'strata-tmpfs-'));
+  // As /proc/mounts names it, so that the mounts found below compare with it.
+  base = realpathSync(mkdtempSync(join(tmpdir(), 'strata-tmpfs-')));
   c = await startCluster({ workers: 1, workerConf: [workerConf('64MB')] });
 });
 after(async () => {
   // Mounts first: the cluster's cleanup removes its folders, which must not hold a mount.
-  for (const w of c?.workers ?? []) await w.stop().catch(() => undefined);
-  unmountAllUnder(base);
-  rmSync(base, { recursive: true, force: true });
-  await c?.stop();
+  try {
+    for (const w of c?.workers ?? []) await w.stop().catch(() => undefined);
+    unmountAllUnder(base);
+    rmSync(base, { recursive: true, force: true });
+  } finally {
+    await c?.stop();
+  }
 });
 
 test('the memory tier gets a tmpfs of its own, with huge pages, a quarter over its quota; the cache goes there', async () => {
@@ -106,11 +110,28 @@ test('a mount point of another kind, or a user who may not mount, is refused wit
   assert.throws(() => mountTmpfs('/proc', 1 << 26, { property: PROPERTY, logger: silentLogger }), /\/proc is already a mount point of a proc file system: no tmpfs is mounted over it; to use the folder as it is, set strata\.worker\.tieredstore\.level0\.dirs\.mount=NONE/);
   // A folder the other user may write in, under folders it may pass through.
   const open = join(base, 'open');
-  mkdirSync(open);
+  mkdirSync(join(open, 'mem'), { recursive: true });
   chmodSync(base, 0o755);
   chmodSync(open, 0o777);
+  chmodSync(join(open, 'mem'), 0o777);
+  writeFileSync(join(open, 'mem', '7'), 'a cache file');
+  chmodSync(join(open, 'mem', '7'), 0o666);
   const script = `import(process.argv[1]).then((m) => { try { m.mountTmpfs(process.argv[2], 1 << 26, { property: 'p', logger: { info() {}, warn() {} } }); console.log('mounted'); } catch (e) { console.log(e.code + ': ' + e.message); } })`;
   const out = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script, new URL('../../src/worker/tmpfs-mount.js', import.meta.url).pathname, join(open, 'mem')], { encoding: 'utf8' });
-  assert.match(out, /^PERMISSION_DENIED: cannot mount a tmpfs at .*\/open\/mem for a memory tier: .*superuser.* \(mounting needs root\); to use the folder as it is, set p=NONE\n$/);
+  assert.match(out, /^PERMISSION_DENIED: cannot mount a tmpfs at .*\/open\/mem for a memory tier: mounting needs root; to use the folder as it is, set p=NONE\n$/);
   assert.equal(mountsAt(join(open, 'mem')).length, 0);
+  assert.deepEqual(readdirSync(join(open, 'mem')), ['7'], 'the cache is kept when the mount cannot be made');
+});
+
+test('a tmpfs the worker did not mount (the system\'s, as /dev/shm) is neither resized nor used', () => {
+  const dir = join(base, 'system');
+  mkdirSync(dir);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'systemshm', dir]);
+  try {
+    assert.throws(() => mountTmpfs(dir, 1 << 26, { property: PROPERTY, logger: silentLogger }), /system is already a mount point of a tmpfs Strata did not mount \(systemshm\): no tmpfs is mounted over it; to use the folder as it is, set strata\.worker\.tieredstore\.level0\.dirs\.mount=NONE/);
+    assert.equal(sizeOf(dir), 8 * 1024 * 1024);
+    assert.equal(mountsAt(dir).length, 1);
+  } finally {
+    execFileSync('umount', [dir]);
+  }
 });
