@@ -87,7 +87,14 @@ export class WorkerRegistry {
   addBlocks(workerId: number, byTier: Record<string, number[]>): void {
     const w = this.workers.get(workerId);
     if (!w) return;
-    for (const ids of Object.values(byTier)) for (const id of ids) w.droppedSinceHeartbeat.delete(id);
+    // Cached again since it was dropped: a removal the worker was not yet told of would now
+    // drop the new copy.
+    for (const ids of Object.values(byTier)) {
+      for (const id of ids) {
+        w.droppedSinceHeartbeat.delete(id);
+        w.pendingRemovals.delete(id);
+      }
+    }
     this.addLocations(w, byTier);
   }
 

@@ -86,8 +86,17 @@ export class MasterLink {
     });
   }
 
-  private async sendCommit(blocks: Record<string, number[]>): Promise<void> {
+  private async sendCommit(committed: Record<string, number[]>): Promise<void> {
     if (!this.registered) return;
+    // As the store has them now: a block removed (a free) or moved to another tier since its
+    // commit was asked for must not be reported where it no longer is.
+    const blocks: Record<string, number[]> = {};
+    for (const ids of Object.values(committed)) {
+      for (const id of ids) {
+        const tier = this.store.get(id)?.tier;
+        if (tier) (blocks[tier] ??= []).push(id);
+      }
+    }
     try {
       await this.master.call('POST', '/api/v1/worker/commit', { body: { workerId: this.workerId, blocks } });
     } catch (err) {

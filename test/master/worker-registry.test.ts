@@ -50,3 +50,13 @@ test('only the heartbeat right after a drop is doubted: later ones report additi
   assert.deepEqual(reg.locationsOf(3).map((l) => l.tier), ['SSD']);
   reg.close();
 });
+
+test('a removal the worker was not yet told of is not sent once the block is cached there again', () => {
+  const { reg, id } = registryWithWorker({ MEM: [5, 6] });
+  reg.removeBlocks([5, 6]);
+  reg.queueRemovals(id, [5, 6]); // the worker could not be reached
+  reg.addBlocks(id, { MEM: [5] }); // a read cached 5 again; its commit came through
+  assert.deepEqual(heartbeat(reg, id, {}).removeBlocks, [6]);
+  assert.equal(reg.locationsOf(5).length, 1);
+  reg.close();
+});

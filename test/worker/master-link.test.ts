@@ -2,7 +2,8 @@
  * Commits of freshly cached blocks, with the master in the worker's process (`strata local`):
  * blocks that finish together go to the master together, and the master knows every one of them
  * when the fill is answered. Over HTTP a commit's round trip gathers the next ones; in process a
- * call answers within the same turn, so only the wait for the next turn gathers them.
+ * call answers within the same turn, so only the wait for the next turn gathers them. A commit
+ * reports only what the store still holds, so a free is never undone by a late commit.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestsServed } from '../../src/bench/rpc-requests.js';
-import { eventually, startCluster, type TestCluster } from '../helpers/cluster.js';
+import { blockIdOf } from '../../src/common/types.js';
+import type { BlockStore } from '../../src/worker/block-store/index.js';
+import type { MasterLink } from '../../src/worker/master-link.js';
+import { eventually, startCluster, writeFile, type TestCluster } from '../helpers/cluster.js';
 
 const FILES = 64;
 let c: TestCluster;
@@ -37,4 +41,18 @@ test('blocks cached together are committed in a few calls, in process, and the m
   // Fills finish in bunches: 7 calls when measured, and one per block (64) with each commit sent
   // at once. The bound leaves room for a slow machine, where the bunches are smaller.
   assert.ok(inProcess >= 1 && inProcess <= FILES / 2, `${inProcess} commit calls for ${FILES} blocks`);
+});
+
+test('a commit reports only blocks the store still holds: one freed while the commit waited is not brought back', async () => {
+  await writeFile(c.fs, '/freed.bin', randomBytes(10_000), 'CACHE_THROUGH');
+  const info = await c.fs.getStatus('/freed.bin');
+  assert.equal(info.inAlluxioPercentage, 100);
+  const { store, link } = (c.workers[0] as unknown as { parts: { store: BlockStore; link: MasterLink } }).parts;
+  const blockId = blockIdOf(info.fileId, 0);
+  // A fill's commit waiting behind another while a free drops the block (here the free goes
+  // first, so that the order is certain).
+  await c.fs.free('/freed.bin');
+  await eventually(async () => !store.has(blockId), 5000, 'the worker dropped the block');
+  await link.commit({ MEM: [blockId] });
+  assert.equal((await c.fs.getStatus('/freed.bin')).inAlluxioPercentage, 0);
 });
