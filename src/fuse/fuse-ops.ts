@@ -392,20 +392,15 @@ export class FuseOps {
     // Asked before the checks below, which must run with no wait between them and the count
     // registerOpen makes (another open could go passthrough meanwhile).
     const fillsLocally = this.directMmap && !r.wholeFile && (await r.fillsLocally());
+    // Another version's readers may be closing: this open waits for them to go, or for an open
+    // of its own version to take their place (which it then joins).
+    if (node.backing && node.backing.version !== version) {
+      this.checkNativeOpens(nodeid, r.info); // the reader threads stop opening the old version
+      await this.released(() => this.passthroughOpens(nodeid, node) === 0 || node.backing?.version === version);
+    }
     // Another open reads this version in passthrough: this one joins it, with its own leases.
     if (node.backing?.version === version && !r.wholeFile && this.passthroughOpens(nodeid, node) > 0) await r.leaseWhole();
-    let pt = this.passthroughOpen(nodeid, node, r, version);
-    // Another version's readers may be closing: this open waits for them to go, then goes
-    // passthrough itself or joins the open of its version that did.
-    if (pt === undefined && node.backing && node.backing.version !== version) {
-      await this.released(
-        () => (pt = this.passthroughOpen(nodeid, node, r, version)) !== undefined || this.passthroughOpens(nodeid, node) === 0 || node.backing?.version === version,
-      );
-      if (pt === undefined && node.backing?.version === version && !r.wholeFile) {
-        await r.leaseWhole();
-        pt = this.passthroughOpen(nodeid, node, r, version);
-      }
-    }
+    const pt = this.passthroughOpen(nodeid, node, r, version);
     if (pt !== undefined) {
       if ((flags & (3 | fsConstants.O_TRUNC)) === fsConstants.O_RDONLY) this.openNatively(nodeid, r, pt);
       return this.registerOpen(nodeid, handle, 'passthrough', 0, pt);

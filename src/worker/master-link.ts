@@ -15,7 +15,7 @@ export class MasterLink {
   private timer?: NodeJS.Timeout;
   private beating?: Promise<void>;
   /** Commits wait here while one is on its way, then go together as one call. */
-  private pendingCommits: { blocks: Record<string, number[]>; waiters: Array<() => void> } = { blocks: {}, waiters: [] };
+  private pendingCommits: { ids: number[]; waiters: Array<() => void> } = { ids: [], waiters: [] };
   private committing = false;
 
   constructor(
@@ -67,7 +67,7 @@ export class MasterLink {
    */
   commit(blocks: Record<string, number[]>): Promise<void> {
     if (!this.registered) return Promise.resolve();
-    for (const [tier, ids] of Object.entries(blocks)) (this.pendingCommits.blocks[tier] ??= []).push(...ids);
+    for (const ids of Object.values(blocks)) this.pendingCommits.ids.push(...ids);
     return new Promise((resolve) => {
       this.pendingCommits.waiters.push(resolve);
       if (this.pendingCommits.waiters.length === 1) setImmediate(() => this.sendCommits());
@@ -76,26 +76,24 @@ export class MasterLink {
 
   private sendCommits(): void {
     if (this.committing || this.pendingCommits.waiters.length === 0) return;
-    const { blocks, waiters } = this.pendingCommits;
-    this.pendingCommits = { blocks: {}, waiters: [] };
+    const { ids, waiters } = this.pendingCommits;
+    this.pendingCommits = { ids: [], waiters: [] };
     this.committing = true;
-    void this.sendCommit(blocks).finally(() => {
+    void this.sendCommit(ids).finally(() => {
       this.committing = false;
       for (const w of waiters) w();
       this.sendCommits();
     });
   }
 
-  private async sendCommit(committed: Record<string, number[]>): Promise<void> {
+  private async sendCommit(ids: number[]): Promise<void> {
     if (!this.registered) return;
-    // As the store has them now: a block removed (a free) or moved to another tier since its
+    // Where the store has them now: a block removed (a free) or moved to another tier since its
     // commit was asked for must not be reported where it no longer is.
     const blocks: Record<string, number[]> = {};
-    for (const ids of Object.values(committed)) {
-      for (const id of ids) {
-        const tier = this.store.get(id)?.tier;
-        if (tier) (blocks[tier] ??= []).push(id);
-      }
+    for (const id of ids) {
+      const tier = this.store.get(id)?.tier;
+      if (tier) (blocks[tier] ??= []).push(id);
     }
     try {
       await this.master.call('POST', '/api/v1/worker/commit', { body: { workerId: this.workerId, blocks } });
