@@ -373,12 +373,16 @@ export class FuseOps {
     const node = this.inodes.node(nodeid)!;
     // While the inode is open in passthrough the kernel takes no other kind of open (EIO), and
     // a write must never reach the shared cache file: the writer is told the file is busy.
-    // Counted from before the writer's open starts, so that no read open goes passthrough
-    // meanwhile (the writer's open would then be EIO).
+    // Counted from before the writer's wait for those readers, so that no read open goes
+    // passthrough meanwhile: new readers would keep the count from ever reaching zero, and one
+    // that went passthrough after the wait would make the writer's open EIO.
     const writer = (flags & 3) !== fsConstants.O_RDONLY;
     if ((flags & (3 | fsConstants.O_TRUNC)) !== fsConstants.O_RDONLY) this.entries.invalidate();
-    if (writer && !(await this.released(() => this.stopNativeOpens(nodeid, node)))) throw this.busy(path);
     if (writer) node.writers++;
+    if (writer && !(await this.released(() => this.stopNativeOpens(nodeid, node)))) {
+      node.writers--;
+      throw this.busy(path);
+    }
     let handle: VfsHandle;
     try {
       handle = await this.vfs.open(path, flags);
@@ -389,6 +393,10 @@ export class FuseOps {
     if (handle.kind === 'write') return this.registerOpen(nodeid, handle, 'direct', 0, 0, writer);
     const r = handle.read;
     const version = versionOf(r.info);
+    // A writer waits for this file's passthrough readers to close: this open does not join them
+    // (the writer would wait for ever under a steady stream of readers); it waits with the writer
+    // and then reads around passthrough, or joins them if the writer gave up.
+    if (node.writers > 0 && this.passthroughOpens(nodeid, node) > 0) await this.released(() => node.writers === 0 || this.passthroughOpens(nodeid, node) === 0);
     // Asked before the checks below, which must run with no wait between them and the count
     // registerOpen makes (another open could go passthrough meanwhile).
     const fillsLocally = this.directMmap && !r.wholeFile && (await r.fillsLocally());
