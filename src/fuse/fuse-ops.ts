@@ -623,15 +623,30 @@ export class FuseOps {
     if (valid & SetattrValid.MODE) change.mode = mode & 0o7777;
     if (valid & SetattrValid.UID) change.owner = userName(uid);
     if (valid & SetattrValid.GID) change.group = groupName(gid);
+    // A truncate changes the bytes as a write open does: counted as a writer from before its
+    // wait for the passthrough readers until it is done, so new read opens do not join them.
+    let truncating: InodeNode | undefined;
     if (valid & SetattrValid.SIZE) {
       const f = valid & SetattrValid.FH ? this.files.get(fh) : undefined;
       if (f?.handle.kind === 'write') await f.handle.staged.truncate(size);
-      else if (!(await this.released(() => this.stopNativeOpens(nodeid, this.inodes.node(nodeid)!)))) throw this.busy(path);
-      else change.size = size;
+      else {
+        const node = this.inodes.node(nodeid)!;
+        node.writers++;
+        if (!(await this.released(() => this.stopNativeOpens(nodeid, node)))) {
+          node.writers--;
+          throw this.busy(path);
+        }
+        truncating = node;
+        change.size = size;
+      }
     }
-    // Times: Strata keeps its own modification times; utimens succeeds without changing them.
-    const info = Object.keys(change).length > 0 ? await this.vfs.setattr(path, change) : await this.vfs.stat(path);
-    return attrOut(this.attr(info), this.opts.timeouts);
+    try {
+      // Times: Strata keeps its own modification times; utimens succeeds without changing them.
+      const info = Object.keys(change).length > 0 ? await this.vfs.setattr(path, change) : await this.vfs.stat(path);
+      return attrOut(this.attr(info), this.opts.timeouts);
+    } finally {
+      if (truncating) truncating.writers--;
+    }
   }
 
   private async rename(nodeid: bigint, newdir: bigint, flags: number, b: Body): Promise<null> {

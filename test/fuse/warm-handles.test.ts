@@ -96,50 +96,60 @@ print('write open after the close' if time.monotonic() - t >= 0.15 else 'write o
   for (let i = 0; i < 5; i++) assert.deepEqual(readFileSync(f.path('native.bin')), b);
 });
 
-test('a write open is not held off for ever by readers that keep opening the file', async () => {
+test('a write open, and a truncate, are not held off for ever by readers that keep opening the file', async () => {
   const a = randomBytes(40_000);
   const b = randomBytes(30_000);
   writeFileSync(join(f.env.dir, 'busy'), a);
-  assert.equal((await f.env.run(['fs', 'copyFromLocal', join(f.env.dir, 'busy'), '/busy.bin'])).code, 0);
-  for (let i = 0; i < 3; i++) assert.deepEqual(readFileSync(f.path('busy.bin')), a);
+  for (const name of ['busy.bin', 'cut.bin']) {
+    assert.equal((await f.env.run(['fs', 'copyFromLocal', join(f.env.dir, 'busy'), `/${name}`])).code, 0);
+    for (let i = 0; i < 3; i++) assert.deepEqual(readFileSync(f.path(name)), a);
+  }
   // Two readers, each holding an open 60 ms and opening again at once, a half-period apart:
-  // from their start on, the file is never without a reader. The writer comes in between.
+  // from their start on, the file is never without a reader. The change comes in between.
   const py = `
 import os, threading, time
-p = ${JSON.stringify(f.path('busy.bin'))}
-stop = time.monotonic() + 2.5
-sizes = set()
-def reader(delay):
-    time.sleep(delay)
-    while time.monotonic() < stop:
-        fd = os.open(p, os.O_RDONLY)
-        sizes.add(len(os.pread(fd, 100000, 0)))
-        time.sleep(0.06)
-        os.close(fd)
-ts = [threading.Thread(target=reader, args=(d,)) for d in (0, 0.03)]
-for t in ts: t.start()
-time.sleep(0.4)
-t0 = time.monotonic()
-try:
+def under_readers(p, change):
+    stop = time.monotonic() + 1.6
+    sizes = set()
+    def reader(delay):
+        time.sleep(delay)
+        while time.monotonic() < stop:
+            fd = os.open(p, os.O_RDONLY)
+            sizes.add(len(os.pread(fd, 100000, 0)))
+            time.sleep(0.06)
+            os.close(fd)
+    ts = [threading.Thread(target=reader, args=(d,)) for d in (0, 0.03)]
+    for t in ts: t.start()
+    time.sleep(0.4)
+    t0 = time.monotonic()
+    try:
+        change(p)
+        print('done after %d ms' % ((time.monotonic() - t0) * 1000), end=' ')
+    except OSError as e:
+        print(e.strerror, end=' ')
+    for t in ts: t.join()
+    print(sorted(sizes))
+def write(p):
     fd = os.open(p, os.O_WRONLY | os.O_TRUNC)
     os.write(fd, bytes.fromhex(${JSON.stringify(b.toString('hex'))}))
     os.close(fd)
-    print('written after %d ms' % ((time.monotonic() - t0) * 1000))
-except OSError as e:
-    print(e.strerror)
-for t in ts: t.join()
-print(sorted(sizes))
+under_readers(${JSON.stringify(f.path('busy.bin'))}, write)
+under_readers(${JSON.stringify(f.path('cut.bin'))}, lambda p: os.truncate(p, 10000))
 `;
   writeFileSync(join(f.env.dir, 'busy.py'), py);
   const r = await sh(`python3 ${join(f.env.dir, 'busy.py')}`);
   assert.equal(r.code, 0, r.stderr);
-  const [written, sizes] = r.stdout.trim().split('\n');
-  assert.match(written!, /^written after \d+ ms$/, 'the write open went ahead');
-  assert.ok(Number(/\d+/.exec(written!)![0]) < 1000, written);
-  // The readers saw the old bytes, the new ones, or the file emptied by the truncate in between.
-  assert.ok(JSON.parse(sizes!).every((n: number) => [0, a.length, b.length].includes(n)), sizes);
+  const lines = r.stdout.trim().split('\n');
+  // Each line: how the change went, then the sizes its readers saw: the old bytes, the new ones,
+  // or (between O_TRUNC and the write) none.
+  for (const [i, sizes] of [[0, [0, a.length, b.length]], [1, [10000, a.length]]] as const) {
+    const m = /^done after (\d+) ms (\[.*\])$/.exec(lines[i] ?? '');
+    assert.ok(m && Number(m[1]) < 1000, `${i === 0 ? 'write open' : 'truncate'}: ${lines[i]}`);
+    assert.ok((JSON.parse(m[2]!) as number[]).every((n) => (sizes as readonly number[]).includes(n)), lines[i]);
+  }
   await new Promise((res) => setTimeout(res, 1200));
   assert.deepEqual(readFileSync(f.path('busy.bin')), b);
+  assert.deepEqual(readFileSync(f.path('cut.bin')), a.subarray(0, 10000));
 });
 
 /** A folder of 12 files written through to the UFS, then out of the cache: it reads cold. */
