@@ -371,18 +371,9 @@ export class FuseOps {
   private async open(nodeid: bigint, flags: number): Promise<Buffer> {
     const path = this.pathOf(nodeid);
     const node = this.inodes.node(nodeid)!;
-    // While the inode is open in passthrough the kernel takes no other kind of open (EIO), and
-    // a write must never reach the shared cache file: the writer is told the file is busy.
-    // Counted from before the writer's wait for those readers, so that no read open goes
-    // passthrough meanwhile: new readers would keep the count from ever reaching zero, and one
-    // that went passthrough after the wait would make the writer's open EIO.
     const writer = (flags & 3) !== fsConstants.O_RDONLY;
     if ((flags & (3 | fsConstants.O_TRUNC)) !== fsConstants.O_RDONLY) this.entries.invalidate();
-    if (writer) node.writers++;
-    if (writer && !(await this.released(() => this.stopNativeOpens(nodeid, node)))) {
-      node.writers--;
-      throw this.busy(path);
-    }
+    if (writer) await this.startWriting(nodeid, node, path);
     let handle: VfsHandle;
     try {
       handle = await this.vfs.open(path, flags);
@@ -567,6 +558,21 @@ export class FuseOps {
     return nativeClosed && node.openPassthrough === 0;
   }
 
+  /**
+   * Counts a writer in the inode once its passthrough readers are gone (the caller counts it out
+   * when done); ETXTBSY if they stay. While the inode is open in passthrough the kernel takes no
+   * other kind of open (EIO), and a write must never reach the shared cache file. Counted from
+   * before the wait, so that no read open goes passthrough meanwhile: new readers would keep
+   * the count from ever reaching zero, and one that went passthrough after the wait would make
+   * the writer's open EIO.
+   */
+  private async startWriting(nodeid: bigint, node: InodeNode, path: string): Promise<void> {
+    node.writers++;
+    if (await this.released(() => this.stopNativeOpens(nodeid, node))) return;
+    node.writers--;
+    throw this.busy(path);
+  }
+
   /** Metadata that shows another version than the native opens hand out ends them. */
   private checkNativeOpens(nodeid: bigint, info: FileInfo): void {
     const b = this.inodes.node(nodeid)?.backing;
@@ -623,20 +629,14 @@ export class FuseOps {
     if (valid & SetattrValid.MODE) change.mode = mode & 0o7777;
     if (valid & SetattrValid.UID) change.owner = userName(uid);
     if (valid & SetattrValid.GID) change.group = groupName(gid);
-    // A truncate changes the bytes as a write open does: counted as a writer from before its
-    // wait for the passthrough readers until it is done, so new read opens do not join them.
+    // A truncate changes the bytes as a write open does, and is a writer until it is done.
     let truncating: InodeNode | undefined;
     if (valid & SetattrValid.SIZE) {
       const f = valid & SetattrValid.FH ? this.files.get(fh) : undefined;
       if (f?.handle.kind === 'write') await f.handle.staged.truncate(size);
       else {
-        const node = this.inodes.node(nodeid)!;
-        node.writers++;
-        if (!(await this.released(() => this.stopNativeOpens(nodeid, node)))) {
-          node.writers--;
-          throw this.busy(path);
-        }
-        truncating = node;
+        truncating = this.inodes.node(nodeid)!;
+        await this.startWriting(nodeid, truncating, path);
         change.size = size;
       }
     }

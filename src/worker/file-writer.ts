@@ -7,7 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 import { StrataError, toStrataError } from '../common/errors.js';
-import { blockIdOf, type WriteType } from '../common/types.js';
+import type { WriteType } from '../common/types.js';
 import type { UfsWriteStream } from '../ufs/under-file-system.js';
 import type { BlockStore, BlockWriter } from './block-store/index.js';
 import type { UfsAccess } from './ufs-access.js';
@@ -17,7 +17,8 @@ const PROTECT_UNPERSISTED_MS = 10_000;
 export interface FileWriteResult {
   length: number;
   blocks: number;
-  committed: Record<string, number[]>;
+  /** The blocks cached, for the worker to report to the master. */
+  committed: number[];
   fingerprint?: string;
   ufsMtimeMs?: number;
 }
@@ -26,7 +27,7 @@ export class FileWriter {
   private block?: BlockWriter;
   private index = 0;
   private length = 0;
-  private readonly committed: Array<{ blockId: number; tier: string }> = [];
+  private readonly committed: number[] = [];
   private ufsOut?: UfsWriteStream;
   private readonly leases: string[] = [];
 
@@ -59,13 +60,11 @@ export class FileWriter {
       }
       if (this.block) await this.commitBlock();
       const status = this.ufsOut ? await this.ufsOut.close() : undefined;
-      const committed: Record<string, number[]> = {};
-      for (const c of this.committed) (committed[c.tier] ??= []).push(c.blockId);
-      return { length: this.length, blocks: this.committed.length, committed, fingerprint: status?.fingerprint, ufsMtimeMs: status?.lastModifiedMs };
+      return { length: this.length, blocks: this.committed.length, committed: this.committed, fingerprint: status?.fingerprint, ufsMtimeMs: status?.lastModifiedMs };
     } catch (err) {
       await this.block?.abort().catch(() => undefined);
       for (const id of this.leases) this.p.store.releaseLease(id);
-      for (const c of this.committed) await this.p.store.remove(c.blockId).catch(() => undefined);
+      for (const id of this.committed) await this.p.store.remove(id).catch(() => undefined);
       await this.ufsOut?.abort().catch(() => undefined);
       throw toStrataError(err, `Writing file ${this.p.fileId}`);
     }
@@ -89,7 +88,7 @@ export class FileWriter {
       // protected-file list, sent with heartbeats, covers the completed file.
       this.leases.push(this.p.store.acquireLease([meta.blockId], PROTECT_UNPERSISTED_MS).leaseId);
     }
-    this.committed.push({ blockId: blockIdOf(this.p.fileId, this.index), tier: meta.tier });
+    this.committed.push(meta.blockId);
     this.block = undefined;
     this.index++;
   }

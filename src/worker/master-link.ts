@@ -65,9 +65,9 @@ export class MasterLink {
    * process a call answers within the turn, so without the wait each block of a cold folder
    * was a call of its own.
    */
-  commit(blocks: Record<string, number[]>): Promise<void> {
+  commit(blockIds: number[]): Promise<void> {
     if (!this.registered) return Promise.resolve();
-    for (const ids of Object.values(blocks)) this.pendingCommits.ids.push(...ids);
+    this.pendingCommits.ids.push(...blockIds);
     return new Promise((resolve) => {
       this.pendingCommits.waiters.push(resolve);
       if (this.pendingCommits.waiters.length === 1) setImmediate(() => this.sendCommits());

@@ -131,7 +131,7 @@ export class WorkerProcess {
     const filler = new BlockFiller(
       store,
       ufs,
-      (meta) => link.commit({ [meta.tier]: [meta.blockId] }),
+      (meta) => link.commit([meta.blockId]),
       (n) => metrics.bytesRead.inc({ source: 'ufs_fill' }, n),
       logger,
     );

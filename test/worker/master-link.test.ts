@@ -53,6 +53,6 @@ test('a commit reports only blocks the store still holds: one freed while the co
   // first, so that the order is certain).
   await c.fs.free('/freed.bin');
   await eventually(async () => !store.has(blockId), 5000, 'the worker dropped the block');
-  await link.commit({ MEM: [blockId] });
+  await link.commit([blockId]);
   assert.equal((await c.fs.getStatus('/freed.bin')).inAlluxioPercentage, 0);
 });
