@@ -50,9 +50,9 @@ export function registerMasterApi(server: HttpServer, d: MasterApiDeps): void {
   server
     .route('GET', '/health', () => ({ ok: true, startTimeMs: d.startTimeMs }), { open: true })
     .route('GET', '/api/v1/status', op('getStatus', (ctx) =>
-      d.namespace.getStatus(str(ctx.query, 'path'), caller(ctx), { blocks: flag(ctx.query, 'blocks'), ...sync(ctx.query) })))
+      d.namespace.getStatus(str(ctx.query, 'path'), caller(ctx), { blocks: flag(ctx.query, 'blocks'), ...sync(ctx.query) })), { fresh: true })
     .route('GET', '/api/v1/list', op('listStatus', (ctx) =>
-      d.namespace.listStatus(str(ctx.query, 'path'), caller(ctx), { recursive: flag(ctx.query, 'recursive'), blocks: flag(ctx.query, 'blocks'), ...sync(ctx.query) })))
+      d.namespace.listStatus(str(ctx.query, 'path'), caller(ctx), { recursive: flag(ctx.query, 'recursive'), blocks: flag(ctx.query, 'blocks'), ...sync(ctx.query) })), { fresh: true })
     .route('POST', '/api/v1/mkdir', op('createDirectory', async (ctx) => {
       const b = await ctx.json<{ path: string; recursive?: boolean; allowExists?: boolean; writeType?: WriteType; mode?: number }>();
       return d.namespace.createDirectory(need(b.path, 'path'), caller(ctx), {

@@ -304,11 +304,7 @@ export class Namespace {
 
   /** All inodes of a subtree, the root of it first. */
   subtree(inode: InodeRow): InodeRow[] {
-    return this.d.store.db
-      .prepare<[number], InodeRow>(
-        'WITH RECURSIVE sub(id) AS (SELECT ? UNION ALL SELECT i.id FROM inodes i JOIN sub ON i.parent = sub.id) SELECT inodes.* FROM inodes JOIN sub USING (id)',
-      )
-      .all(inode.id);
+    return this.d.store.subtree(inode.id);
   }
 
   private removeSubtreeRows(inode: InodeRow): InodeRow[] {

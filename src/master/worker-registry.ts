@@ -163,7 +163,8 @@ export class WorkerRegistry {
     const out: BlockLocation[] = [];
     for (const [workerId, tier] of at) {
       const w = this.workers.get(workerId);
-      if (w && w.state === 'LIVE') out.push({ workerId, address: w.address, tier });
+      // A copy: answers hold it, and callers in this process take answers as they are.
+      if (w && w.state === 'LIVE') out.push({ workerId, address: { ...w.address }, tier });
     }
     return out;
   }

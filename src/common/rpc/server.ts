@@ -63,6 +63,8 @@ export class HttpServer {
   private readonly server: Server;
   /** Paths served without the token (health checks, metrics). */
   private readonly open = new Set<string>();
+  /** Routes whose answers are built anew on each call and kept by no one (see invoke). */
+  private readonly fresh = new Set<string>();
 
   constructor(
     private readonly opts: {
@@ -77,9 +79,15 @@ export class HttpServer {
     this.server.keepAliveTimeout = 30_000;
   }
 
-  route(method: string, path: string, handler: Handler, options: { open?: boolean } = {}): this {
+  /**
+   * `open`: answered without the cluster token. `fresh`: the handler's answer is made of new
+   * objects on every call, none of them kept by the server, so a caller in this process may take
+   * it as it is (a folder listing copied through JSON cost as much as building it).
+   */
+  route(method: string, path: string, handler: Handler, options: { open?: boolean; fresh?: boolean } = {}): this {
     this.routes.set(`${method} ${path}`, handler);
     if (options.open) this.open.add(`${method} ${path}`);
+    if (options.fresh) this.fresh.add(`${method} ${path}`);
     return this;
   }
 
@@ -148,6 +156,7 @@ export class HttpServer {
     };
     const result = await handler(ctx);
     if (result === RAW) streamsOnly();
+    if (this.fresh.has(key) && result !== undefined) return result as T;
     return JSON.parse(JSON.stringify(result ?? null)) as T;
   }
 
