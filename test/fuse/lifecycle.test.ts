@@ -87,13 +87,22 @@ test('a mount record being written is neither listed nor removed; one its writer
 test('a clean unmount waits for an open write to finish; -f forces', async () => {
   const mnt = join(f.env.dir, 'writing');
   assert.equal((await f.env.run(['fuse', 'mount', mnt, '/'])).code, 0);
-  // A writer that holds its file open for a second, then closes it.
-  const writer = sh(`exec 3>${mnt}/slow.txt; echo part1 >&3; sleep 1; echo part2 >&3; exec 3>&-`);
-  await new Promise((r) => setTimeout(r, 300));
+  // A writer that holds its file open until told to finish (a marker file outside the mount):
+  // the unmounts below meet it open however slowly the machine runs.
+  const done = join(f.env.dir, 'writer-may-finish');
+  const writer = sh(`exec 3>${mnt}/slow.txt; echo part1 >&3; while [ ! -e ${done} ]; do sleep 0.05; done; echo part2 >&3; exec 3>&-`, { timeoutMs: 30_000 });
+  const opened = Date.now();
+  while (!existsSync(join(mnt, 'slow.txt'))) {
+    assert.ok(Date.now() - opened < 10_000, 'the writer did not create its file within 10 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const quick = await f.env.run(['fuse', 'umount', '-w', '0', mnt]);
   assert.equal(quick.code, 8, quick.stderr);
   assert.match(quick.stderr, /files are still open/);
-  const um = await f.env.run(['fuse', 'umount', '-w', '10', mnt]);
+  const waiting = f.env.run(['fuse', 'umount', '-w', '10', mnt]);
+  // Told to finish once the waiting unmount has had time to start and find the file open.
+  setTimeout(() => writeFileSync(done, ''), 1000);
+  const um = await waiting;
   assert.equal(um.code, 0, um.stderr);
   assert.equal((await writer).code, 0);
   assert.equal((await f.env.run(['fs', 'cat', '/slow.txt'])).stdout, 'part1\npart2\n');
