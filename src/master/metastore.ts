@@ -123,7 +123,7 @@ export type InodePatch = Partial<Omit<InodeRow, 'id'>>;
 export class MetaStore {
   readonly db: Database.Database;
   private readonly stmts;
-  /** Inserts and updates by the columns they set: compiling the SQL cost more than running it. */
+  /** Statements made on demand (inserts and updates by the columns they set), compiled once: compiling cost more than running them. */
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(dir: string) {
@@ -192,7 +192,8 @@ export class MetaStore {
   insert(row: Omit<InodeRow, 'id'> & { id?: number }): InodeRow {
     const cols = Object.keys(row);
     const info = this.statement(`INSERT INTO inodes (${cols.join(',')}) VALUES (${cols.map((c) => '@' + c).join(',')})`).run(row);
-    return this.get(Number(info.lastInsertRowid))!;
+    // Every column was given: the row is what was written, with its id (no read back).
+    return { ...row, id: Number(info.lastInsertRowid) };
   }
 
   update(id: number, patch: InodePatch): void {
@@ -215,14 +216,12 @@ export class MetaStore {
   }
 
   addMount(row: Omit<MountRow, 'id'>): MountRow {
-    const info = this.db
-      .prepare('INSERT INTO mounts (path, ufs_uri, options, readonly, shared) VALUES (@path, @ufs_uri, @options, @readonly, @shared)')
-      .run(row);
+    const info = this.statement('INSERT INTO mounts (path, ufs_uri, options, readonly, shared) VALUES (@path, @ufs_uri, @options, @readonly, @shared)').run(row);
     return { ...row, id: Number(info.lastInsertRowid) };
   }
 
   removeMount(path: string): void {
-    this.db.prepare('DELETE FROM mounts WHERE path = ?').run(path);
+    this.statement('DELETE FROM mounts WHERE path = ?').run(path);
   }
 
   filesToPersist(): InodeRow[] {

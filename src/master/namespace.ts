@@ -302,13 +302,8 @@ export class Namespace {
 
   // ---- deletes and renames ----
 
-  /** All inodes of a subtree, the root of it first. */
-  subtree(inode: InodeRow): InodeRow[] {
-    return this.d.store.subtree(inode.id);
-  }
-
   private removeSubtreeRows(inode: InodeRow): InodeRow[] {
-    const rows = this.subtree(inode);
+    const rows = this.d.store.subtree(inode.id);
     this.d.store.transaction(() => {
       for (const row of rows.slice().reverse()) this.d.store.remove(row.id);
     });
@@ -464,7 +459,7 @@ export class Namespace {
   async free(rawPath: string, caller: Caller, opts: { forced?: boolean }): Promise<number> {
     const r = await this.resolve(rawPath);
     this.d.permissions.check(r.chain, r.paths, caller, 'r');
-    const files = this.subtree(r.inode).filter((i) => i.folder === 0);
+    const files = this.d.store.subtree(r.inode.id).filter((i) => i.folder === 0);
     for (const f of files) {
       if (f.pinned === 1 && !opts.forced) throw new StrataError('FAILED_PRECONDITION', `Cannot free ${this.pathOf(f)}: it is pinned (use -f to free and unpin it)`);
       if (f.state !== 'PERSISTED' && f.completed === 1) {
@@ -495,7 +490,7 @@ export class Namespace {
     if (opts.mode !== undefined && (!Number.isInteger(opts.mode) || opts.mode < 0 || opts.mode > 0o7777)) {
       throw new StrataError('INVALID_ARGUMENT', `Mode ${opts.mode} is not between 0 and 07777`);
     }
-    const targets = opts.recursive || opts.pinned !== undefined ? this.subtree(r.inode) : [r.inode];
+    const targets = opts.recursive || opts.pinned !== undefined ? this.d.store.subtree(r.inode.id) : [r.inode];
     this.d.store.transaction(() => {
       for (const t of targets) {
         const patch: Partial<InodeRow> = {};
