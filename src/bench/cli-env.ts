@@ -105,11 +105,14 @@ export class CliEnv {
     return env;
   }
 
-  /** Runs `strata args...`; `env` adds to (or overrides) the environment it runs in. */
-  run(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  /**
+   * Runs `strata args...`; `env` adds to (or overrides) the environment it runs in; `bin` runs
+   * another build's `strata` script instead of this one's.
+   */
+  run(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; bin?: string } = {}): Promise<RunResult> {
     const started = Date.now();
     return new Promise((resolve) => {
-      const child = execFile(STRATA, args, { env: { ...this.childEnv(), ...opts.env }, maxBuffer: 256 << 20, encoding: 'buffer' }, (err, stdout, stderr) => {
+      const child = execFile(opts.bin ?? STRATA, args, { env: { ...this.childEnv(), ...opts.env }, maxBuffer: 256 << 20, encoding: 'buffer' }, (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
         resolve({ code, stdout: stdout.toString(), stderr: stderr.toString(), ms: Date.now() - started });
       });

@@ -9,15 +9,30 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Configuration } from '../common/config/configuration.js';
 import { StrataError } from '../common/errors.js';
-import { createLogger, type Logger } from '../common/logging.js';
+import type { Logger } from '../common/logging.js';
 import { masterUrl, type InProcessServers } from '../common/rpc/client.js';
 import { packageRoot } from '../common/native.js';
 import { ensureTokenFile } from '../common/security.js';
-import { MasterProcess } from '../master/master-process.js';
-import { WorkerProcess } from '../worker/worker-process.js';
+import type { WorkerProcess } from '../worker/worker-process.js';
 import { FileSystem } from '../client/file-system.js';
 import type { CliContext } from './context.js';
 import { mountInWorker } from './fuse.js';
+import { compileWasmForLongRun } from './wasm-tiering.js';
+
+/**
+ * The master's and the worker's code, and the logger, loaded by the commands that run them
+ * alone: every shell command parses this file, and starts faster without them. A daemon also
+ * has its WebAssembly compiled for a long run (wasm-tiering.ts).
+ */
+async function daemonCode() {
+  compileWasmForLongRun();
+  const [{ MasterProcess }, { WorkerProcess }, { createLogger }] = await Promise.all([
+    import('../master/master-process.js'),
+    import('../worker/worker-process.js'),
+    import('../common/logging.js'),
+  ]);
+  return { MasterProcess, WorkerProcess, createLogger };
+}
 
 function pidFile(conf: Configuration): string {
   return join(conf.get('strata.work.dir'), 'local.pid');
@@ -82,6 +97,7 @@ export function registerDaemons(program: Command, ctx: () => CliContext): void {
     .description('Run a master in the foreground')
     .action(async () => {
       const conf = ctx().conf;
+      const { MasterProcess, createLogger } = await daemonCode();
       const master = await MasterProcess.start(conf, createLogger({ name: 'master', logDir: conf.get('strata.logs.dir') }));
       ctx().err(`Strata master listening on ${conf.get('strata.master.bind.host')}:${master.rpcPort} (web ${master.webPort})`);
       await serve([() => master.stop()]);
@@ -98,6 +114,7 @@ export function registerDaemons(program: Command, ctx: () => CliContext): void {
         if (!host || !port || !/^\d+$/.test(port)) throw new StrataError('INVALID_ARGUMENT', `--master "${o.master}" is not host:port`);
         conf = conf.with({ 'strata.master.hostname': host, 'strata.master.rpc.port': port });
       }
+      const { WorkerProcess, createLogger } = await daemonCode();
       const logger = createLogger({ name: `worker-${conf.get('strata.worker.rpc.port')}`, logDir: conf.get('strata.logs.dir') });
       const worker = await WorkerProcess.start(conf, logger);
       const unmount = await startMount(conf, new Map([[worker.url, worker.rpcServer]]), logger, [() => worker.stop()]);
@@ -172,6 +189,7 @@ export function registerDaemons(program: Command, ctx: () => CliContext): void {
     .description('Run the local cluster in the foreground (what local start runs)')
     .action(async () => {
       const conf = ctx().conf;
+      const { MasterProcess, WorkerProcess, createLogger } = await daemonCode();
       ensureTokenFile(conf);
       const logDir = conf.get('strata.logs.dir');
       const master = await MasterProcess.start(conf, createLogger({ name: 'master', logDir }));

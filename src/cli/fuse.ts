@@ -9,12 +9,13 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Configuration } from '../common/config/configuration.js';
 import { StrataError } from '../common/errors.js';
-import { createLogger, type Logger } from '../common/logging.js';
+import type { Logger } from '../common/logging.js';
 import type { InProcessServers } from '../common/rpc/client.js';
 import { packageRoot } from '../common/native.js';
 import { FuseMount, fuseMounts, prepareMountPoint, unmountPoint } from '../fuse/mount.js';
 import type { CliContext } from './context.js';
 import { collect } from './options.js';
+import { compileWasmForLongRun } from './wasm-tiering.js';
 
 interface MountRecord {
   pid: number;
@@ -89,8 +90,15 @@ function optionsToConf(opts: string[]): Record<string, string> {
   return out;
 }
 
+/** The logger (pino), loaded by the commands that log alone: a shell command starts faster without it. */
+async function openLogger(name: string, conf: Configuration): Promise<Logger> {
+  const { createLogger } = await import('../common/logging.js');
+  return createLogger({ name, logDir: conf.get('strata.logs.dir') });
+}
+
 async function runForeground(ctx: CliContext, mountPoint: string, strataPath: string, conf: Configuration): Promise<void> {
-  const logger = createLogger({ name: `fuse-${process.pid}`, logDir: conf.get('strata.logs.dir') });
+  compileWasmForLongRun();
+  const logger = await openLogger(`fuse-${process.pid}`, conf);
   // A daemon that dies leaves a dead mount: log what went wrong rather than vanish silently.
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection in the FUSE daemon'));
   process.on('uncaughtException', (err) => {
@@ -191,7 +199,7 @@ export function registerFuse(program: Command, ctx: () => CliContext): void {
       await c.fs.getStatus(strataPath).then((info) => {
         if (!info.folder) throw new StrataError('INVALID_ARGUMENT', `${info.path} is a file: fuse mount takes a folder`);
       });
-      prepareMountPoint(mountPoint, createLogger({ name: 'fuse', logDir: conf.get('strata.logs.dir') }));
+      prepareMountPoint(mountPoint, await openLogger('fuse', conf));
       const logDir = conf.get('strata.logs.dir');
       mkdirSync(logDir, { recursive: true });
       const logFile = join(logDir, `fuse-${mountPoint.replace(/\//g, '_')}.out`);

@@ -17,7 +17,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from '../common/http-pool.js';
 import { S3_CONNECTION_ERRORS, S3_THROTTLING, S3_TRANSIENT } from './s3-errors.js';
 import type { S3Settings } from './s3-options.js';
 

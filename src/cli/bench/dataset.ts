@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { requireSize } from '../../common/config/units.js';
 import { StrataError } from '../../common/errors.js';
 import { parseS3Options, parseS3Uri } from '../../ufs/s3-options.js';
-import { checkSpec, generateDataset, localSink, s3Sink, type DatasetFormat, type DatasetSink, type DatasetSpec } from '../../datasets/generate.js';
+import type { DatasetFormat, DatasetSink, DatasetSpec } from '../../datasets/generate.js';
 import type { CliContext } from '../context.js';
 import { formatBytes } from '../format.js';
 import { collect, parseKeyValues, parseWholeNumber } from '../options.js';
@@ -26,7 +26,10 @@ interface DatasetFlags {
 
 const FORMATS: DatasetFormat[] = ['imagefolder', 'tfrecord'];
 
-function specFrom(o: DatasetFlags): DatasetSpec {
+/** The generator's code (PNG encoding, the S3 SDK), loaded for this command alone. */
+const generator = () => import('../../datasets/generate.js');
+
+async function specFrom(o: DatasetFlags): Promise<DatasetSpec> {
   if (!FORMATS.includes(o.format as DatasetFormat)) throw new StrataError('INVALID_ARGUMENT', `--format: "${o.format}" is not one of ${FORMATS.join(', ')}`);
   const spec: DatasetSpec = {
     format: o.format as DatasetFormat,
@@ -36,6 +39,7 @@ function specFrom(o: DatasetFlags): DatasetSpec {
     shards: o.shards === undefined ? undefined : parseWholeNumber(o.shards, '--shards', 1),
     seed: parseWholeNumber(o.seed, '--seed'),
   };
+  const { checkSpec } = await generator();
   try {
     checkSpec(spec);
   } catch (err) {
@@ -45,7 +49,8 @@ function specFrom(o: DatasetFlags): DatasetSpec {
 }
 
 /** A local folder (plain path or file://) or s3://bucket/prefix with --option credentials and endpoint. */
-function sinkFor(out: string, optionPairs: string[]): DatasetSink {
+async function sinkFor(out: string, optionPairs: string[]): Promise<DatasetSink> {
+  const { localSink, s3Sink } = await generator();
   const options = parseKeyValues(optionPairs, '--option');
   if (/^s3a?:\/\//i.test(out)) {
     const { bucket, key } = parseS3Uri(out);
@@ -73,8 +78,9 @@ export function registerDatasetCommand(bench: Command, ctx: () => CliContext): v
     .option('--option <key=value>', 'an S3 option as fs mount takes it: s3.endpoint=, aws.accessKeyID=, aws.secretKey=, s3.path.style=true (repeatable)', collect, [])
     .action(async (o: DatasetFlags) => {
       const c = ctx();
-      const spec = specFrom(o);
-      const sink = sinkFor(o.out, o.option);
+      const spec = await specFrom(o);
+      const sink = await sinkFor(o.out, o.option);
+      const { generateDataset } = await generator();
       const bar = progressBar(spec.count, 'Generating', 'images');
       const started = Date.now();
       let result: { files: string[]; bytes: number };

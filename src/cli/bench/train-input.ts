@@ -13,12 +13,9 @@ import type { Command } from 'commander';
 import { parseAssignments } from '../../common/config/configuration.js';
 import { requireSize } from '../../common/config/units.js';
 import { StrataError } from '../../common/errors.js';
-import { checkSpec } from '../../datasets/generate.js';
 import { resultsPath } from '../../bench/report.js';
 import { parseSlowUfs } from '../../bench/slow-ufs.js';
 import { DEFAULTS, FUSE_WHERE, type FuseWhere, type TrainInputOptions } from '../../bench/train-input/options.js';
-import { runTrainInput } from '../../bench/train-input/run.js';
-import { markdownTable, textTable } from '../../bench/train-input/table.js';
 import type { CliContext } from '../context.js';
 import { parseWholeNumber } from '../options.js';
 import { progressBar } from '../progress.js';
@@ -41,7 +38,7 @@ interface TrainInputFlags {
 
 const MAX_READERS = 256;
 
-function optionsFrom(o: TrainInputFlags, confArgs: readonly string[]): TrainInputOptions {
+async function optionsFrom(o: TrainInputFlags, confArgs: readonly string[]): Promise<TrainInputOptions> {
   const readers = parseWholeNumber(o.readers, '--readers', 1);
   if (readers > MAX_READERS) throw new StrataError('INVALID_ARGUMENT', `--readers: ${readers} is more than ${MAX_READERS} reader threads`);
   const localParent = resolve(o.localDir ?? tmpdir());
@@ -66,6 +63,7 @@ function optionsFrom(o: TrainInputFlags, confArgs: readonly string[]): TrainInpu
     fuse: parseFuseWhere(o.fuse),
     clusterConf: Object.fromEntries(parseAssignments(confArgs)),
   };
+  const { checkSpec } = await import('../../datasets/generate.js');
   try {
     checkSpec({ format: 'imagefolder', count: opts.count, imageBytes: opts.imageBytes, classes: opts.classes, seed: opts.seed });
   } catch (err) {
@@ -112,9 +110,11 @@ export function registerTrainInputCommand(bench: Command, ctx: () => CliContext)
     .option('--local-dir <folder>', 'where the local-disk copy of the dataset goes (default: the temporary folder)')
     .action(async (o: TrainInputFlags) => {
       const c = ctx();
-      const opts = optionsFrom(o, c.confArgs);
+      const opts = await optionsFrom(o, c.confArgs);
       const json = outputPath(o.json, '--json');
       const markdown = outputPath(o.markdown, '--markdown');
+      // The benchmark's code (the S3 SDK, the servers it starts) loads for this command alone.
+      const [{ runTrainInput }, { markdownTable, textTable }] = await Promise.all([import('../../bench/train-input/run.js'), import('../../bench/train-input/table.js')]);
       const bar = progressBar(opts.count, 'Generating', 'images');
       let results;
       try {

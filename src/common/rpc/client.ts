@@ -2,7 +2,7 @@
  * Calls a Strata API over HTTP (undici). Errors come back as StrataError with the server's code;
  * a server that does not answer becomes UNAVAILABLE within the configured timeout, naming it.
  */
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from '../http-pool.js';
 import type { Readable } from 'node:stream';
 import type { Configuration } from '../config/configuration.js';
 import type { WorkerAddress } from '../types.js';
@@ -89,9 +89,10 @@ export class RpcClient implements JsonCaller {
 
   private async send(method: Dispatcher.HttpMethod, path: string, opts: { query?: Query; body?: string | Readable; headers?: Record<string, string>; bodyTimeoutMs?: number }): Promise<Dispatcher.ResponseData> {
     try {
-      const res = await request(`${this.baseUrl}${path}${queryString(opts.query)}`, {
+      const res = await agent().request({
+        origin: this.baseUrl,
+        path: `${path}${queryString(opts.query)}`,
         method,
-        dispatcher: agent(),
         headers: this.headers(opts.headers),
         body: opts.body,
         headersTimeout: this.timeoutMs,
