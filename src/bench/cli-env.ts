@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { packageRoot } from '../common/native.js';
+import { processAlive } from '../common/process-alive.js';
 import { mountsUnder, unmountAllUnder } from '../common/system-mounts.js';
 
 export const STRATA = join(packageRoot(), 'bin', 'strata');
@@ -202,11 +203,7 @@ export { mountsUnder };
 export async function waitForExit(pid: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
+    if (!processAlive(pid)) return;
     if (Date.now() > deadline) throw new Error(`pid ${pid} still running`);
     await new Promise((r) => setTimeout(r, 50));
   }

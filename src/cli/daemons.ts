@@ -12,6 +12,7 @@ import { StrataError } from '../common/errors.js';
 import type { Logger } from '../common/logging.js';
 import { masterUrl, type InProcessServers } from '../common/rpc/client.js';
 import { packageRoot } from '../common/native.js';
+import { processAlive } from '../common/process-alive.js';
 import { ensureTokenFile } from '../common/security.js';
 import type { WorkerProcess } from '../worker/worker-process.js';
 import { FileSystem } from '../client/file-system.js';
@@ -41,8 +42,7 @@ function pidFile(conf: Configuration): string {
 function runningPid(conf: Configuration): number | undefined {
   try {
     const pid = Number(readFileSync(pidFile(conf), 'utf8').trim());
-    process.kill(pid, 0);
-    return pid;
+    return processAlive(pid) ? pid : undefined;
   } catch {
     return undefined;
   }
@@ -173,13 +173,11 @@ export function registerDaemons(program: Command, ctx: () => CliContext): void {
       process.kill(pid, 'SIGTERM');
       const deadline = Date.now() + 30_000;
       while (Date.now() < deadline) {
-        try {
-          process.kill(pid, 0);
-        } catch {
+        if (!processAlive(pid)) {
           c.out(`Stopped Strata (pid ${pid})`);
           return;
         }
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 50));
       }
       throw new StrataError('UNAVAILABLE', `Strata (pid ${pid}) did not stop within 30 s`);
     });

@@ -15,6 +15,7 @@ import { packageRoot } from '../common/native.js';
 import { FuseMount, fuseMounts, prepareMountPoint, unmountPoint } from '../fuse/mount.js';
 import type { CliContext } from './context.js';
 import { collect } from './options.js';
+import { processAlive } from '../common/process-alive.js';
 import { compileWasmForLongRun } from './wasm-tiering.js';
 
 interface MountRecord {
@@ -32,16 +33,6 @@ const recordFile = (conf: Configuration, pid: number, partial = false) => join(r
 /** How long a worker's mount waits for a master that does not answer yet. */
 const MASTER_WAIT_MS = 60_000;
 
-/** Whether a process runs (a zombie, killed but not yet reaped, does not). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 function records(conf: Configuration): MountRecord[] {
   const out: MountRecord[] = [];
   let names: string[] = [];
@@ -55,12 +46,12 @@ function records(conf: Configuration): MountRecord[] {
     const file = join(registryDir(conf), name);
     // A record being written (see recordUntilUnmounted), or left half written by a writer now gone.
     if (name.startsWith('.')) {
-      if (!alive(Number.parseInt(name.slice(1), 10))) rmSync(file, { force: true });
+      if (!processAlive(Number.parseInt(name.slice(1), 10))) rmSync(file, { force: true });
       continue;
     }
     try {
       const r = JSON.parse(readFileSync(file, 'utf8')) as MountRecord;
-      if (alive(r.pid) && mounted.has(r.mountPoint)) out.push(r);
+      if (processAlive(r.pid) && mounted.has(r.mountPoint)) out.push(r);
       else rmSync(file, { force: true });
     } catch {
       rmSync(file, { force: true });
@@ -253,7 +244,7 @@ export function registerFuse(program: Command, ctx: () => CliContext): void {
       }
       if (record) {
         // Until the mount has let go of its leases: its daemon exits; a worker's mount drops its record.
-        const holding = () => alive(record.pid) && (!record.inWorker || existsSync(recordFile(c.conf, record.pid)));
+        const holding = () => processAlive(record.pid) && (!record.inWorker || existsSync(recordFile(c.conf, record.pid)));
         const until = Date.now() + 10_000;
         while (holding() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       }
