@@ -18,15 +18,12 @@ import type { WorkerProcess } from '../worker/worker-process.js';
 import { FileSystem } from '../client/file-system.js';
 import type { CliContext } from './context.js';
 import { mountInWorker } from './fuse.js';
-import { compileWasmForLongRun } from './wasm-tiering.js';
 
 /**
  * The master's and the worker's code, and the logger, loaded by the commands that run them
- * alone: every shell command parses this file, and starts faster without them. A daemon also
- * has its WebAssembly compiled for a long run (wasm-tiering.ts).
+ * alone: every shell command parses this file, and starts faster without them.
  */
 async function daemonCode() {
-  compileWasmForLongRun();
   const [{ MasterProcess }, { WorkerProcess }, { createLogger }] = await Promise.all([
     import('../master/master-process.js'),
     import('../worker/worker-process.js'),

@@ -16,7 +16,6 @@ import { FuseMount, fuseMounts, prepareMountPoint, unmountPoint } from '../fuse/
 import type { CliContext } from './context.js';
 import { collect } from './options.js';
 import { processAlive } from '../common/process-alive.js';
-import { compileWasmForLongRun } from './wasm-tiering.js';
 
 interface MountRecord {
   pid: number;
@@ -88,7 +87,6 @@ async function openLogger(name: string, conf: Configuration): Promise<Logger> {
 }
 
 async function runForeground(ctx: CliContext, mountPoint: string, strataPath: string, conf: Configuration): Promise<void> {
-  compileWasmForLongRun();
   const logger = await openLogger(`fuse-${process.pid}`, conf);
   // A daemon that dies leaves a dead mount: log what went wrong rather than vanish silently.
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection in the FUSE daemon'));

@@ -11,13 +11,13 @@ import { registerFiles } from './fs/files.js';
 import { registerListing } from './fs/listing.js';
 import { registerMounts } from './fs/mounts.js';
 import { registerTransfer } from './fs/transfer.js';
-import { compileWasmForShortRun } from './wasm-tiering.js';
+import { chooseWasmCompile } from './wasm-tiering.js';
 
 export async function main(argv: string[]): Promise<number> {
   let context: CliContext | undefined;
-  compileWasmForShortRun();
   try {
     const { rest, conf } = extractConfArgs(argv);
+    chooseWasmCompile(rest);
     context = new CliContext(conf);
     const ctx = () => context!;
     const program = new Command('strata')

@@ -12,7 +12,7 @@ export function newRegistry(role: string, withProcessMetrics: boolean): Registry
   const registry = new Registry();
   registry.setDefaultLabels({ role });
   // The event loop's delay sampled every 100 ms, not prom-client's 10: an idle `strata local`
-  // woke 200 times a second for it, half its idle CPU (280 against 150 ms per 30 s).
+  // woke 100 times a second for it, half its idle CPU (280 against 150 ms per 30 s).
   if (withProcessMetrics) collectDefaultMetrics({ register: registry, prefix: 'strata_', eventLoopMonitoringPrecision: 100 });
   return registry;
 }

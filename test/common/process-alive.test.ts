@@ -6,7 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { processAlive } from '../../src/common/process-alive.js';
 
 const state = (pid: number) => {
@@ -15,17 +17,37 @@ const state = (pid: number) => {
 };
 
 test('a running process is alive; an exited one left unreaped by its parent is not, though kill(pid, 0) still succeeds', async (t) => {
-  // The shell starts a short child and then becomes `sleep 30`, which never reaps it.
-  const parent = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // The shell starts a child and then becomes `sleep 30`, which never reaps it.
+  const parent = spawn('sh', ['-c', 'sleep 30 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
   t.after(() => parent.kill('SIGKILL'));
-  const childPid = await new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  let out = '';
+  for await (const chunk of parent.stdout) {
+    out += String(chunk);
+    if (out.includes('\n')) break;
+  }
+  const childPid = Number(out.trim());
+  assert.ok(childPid > 0, `child pid from "${out}"`);
   assert.equal(processAlive(parent.pid!), true);
   assert.equal(processAlive(childPid), true);
+  process.kill(childPid, 'SIGKILL');
   const deadline = Date.now() + 5000;
   while (state(childPid) !== 'Z' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.equal(state(childPid), 'Z', 'the child should be a zombie now');
   assert.doesNotThrow(() => process.kill(childPid, 0));
   assert.equal(processAlive(childPid), false);
+});
+
+test('the state is read after the command name, whatever the name holds', async (t) => {
+  // A program named ") Z (": a parser that takes the first ')' would read its state as Z.
+  const dir = mkdtempSync(join(tmpdir(), 'strata-proc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const odd = join(dir, ') Z (');
+  copyFileSync('/bin/sleep', odd);
+  const child = spawn(odd, ['30'], { stdio: 'ignore' });
+  t.after(() => child.kill('SIGKILL'));
+  await new Promise((r) => child.once('spawn', r));
+  assert.match(readFileSync(`/proc/${child.pid}/stat`, 'utf8'), /\(\) Z \(\)/);
+  assert.equal(processAlive(child.pid!), true);
 });
 
 test('a pid that names no process is not alive', () => {

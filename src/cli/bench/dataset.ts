@@ -26,7 +26,7 @@ interface DatasetFlags {
 
 const FORMATS: DatasetFormat[] = ['imagefolder', 'tfrecord'];
 
-/** The generator's code (PNG encoding, the S3 SDK), loaded for this command alone. */
+/** The generator's code (PNG encoding), loaded for this command alone. */
 const generator = () => import('../../datasets/generate.js');
 
 async function specFrom(o: DatasetFlags): Promise<DatasetSpec> {

@@ -72,6 +72,9 @@ async function errorFrom(res: Dispatcher.ResponseData, what: string): Promise<St
 }
 
 export class RpcClient implements JsonCaller {
+  /** Where requests go: scheme, host and port of baseUrl (the API's paths are absolute). */
+  private readonly origin: string;
+
   constructor(
     readonly name: string,
     readonly baseUrl: string,
@@ -79,7 +82,9 @@ export class RpcClient implements JsonCaller {
     private readonly timeoutMs: number,
     /** The server itself, when it runs in this process: JSON calls then skip HTTP. */
     private readonly inProcess?: HttpServer,
-  ) {}
+  ) {
+    this.origin = new URL(baseUrl).origin;
+  }
 
   private headers(extra?: Record<string, string>): Record<string, string> {
     const h: Record<string, string> = { [USER_HEADER]: this.identity.user, [GROUP_HEADER]: this.identity.group, ...extra };
@@ -90,7 +95,7 @@ export class RpcClient implements JsonCaller {
   private async send(method: Dispatcher.HttpMethod, path: string, opts: { query?: Query; body?: string | Readable; headers?: Record<string, string>; bodyTimeoutMs?: number }): Promise<Dispatcher.ResponseData> {
     try {
       const res = await agent().request({
-        origin: this.baseUrl,
+        origin: this.origin,
         path: `${path}${queryString(opts.query)}`,
         method,
         headers: this.headers(opts.headers),
