@@ -5,6 +5,7 @@
 import { Configuration } from '../common/config/configuration.js';
 import { StrataError, toStrataError } from '../common/errors.js';
 import { FileSystem } from '../client/file-system.js';
+import type { Logger } from '../common/logging.js';
 
 export class CliContext {
   private fsClient?: FileSystem;
@@ -31,6 +32,17 @@ export class CliContext {
   async close(): Promise<void> {
     await this.fsClient?.close();
   }
+}
+
+/**
+ * A daemon's logger to the work dir's logs/. pino loads here, in the commands that log, and not
+ * in every shell command: each parses the files that register the commands, and starts faster
+ * without it (the same holds for the master's, the worker's and the benchmarks' code, imported
+ * in their commands' actions).
+ */
+export async function openLogger(name: string, conf: Configuration): Promise<Logger> {
+  const { createLogger } = await import('../common/logging.js');
+  return createLogger({ name, logDir: conf.get('strata.logs.dir') });
 }
 
 /** Prints an error as Alluxio's shell does (the message alone) and returns its exit code. */

@@ -16,21 +16,12 @@ import { processAlive } from '../common/process-alive.js';
 import { ensureTokenFile } from '../common/security.js';
 import type { WorkerProcess } from '../worker/worker-process.js';
 import { FileSystem } from '../client/file-system.js';
-import type { CliContext } from './context.js';
+import { openLogger, type CliContext } from './context.js';
 import { mountInWorker } from './fuse.js';
 
-/**
- * The master's and the worker's code, and the logger, loaded by the commands that run them
- * alone: every shell command parses this file, and starts faster without them.
- */
-async function daemonCode() {
-  const [{ MasterProcess }, { WorkerProcess }, { createLogger }] = await Promise.all([
-    import('../master/master-process.js'),
-    import('../worker/worker-process.js'),
-    import('../common/logging.js'),
-  ]);
-  return { MasterProcess, WorkerProcess, createLogger };
-}
+// The master's and the worker's code is imported in the actions that run them (see openLogger).
+const masterCode = () => import('../master/master-process.js');
+const workerCode = () => import('../worker/worker-process.js');
 
 function pidFile(conf: Configuration): string {
   return join(conf.get('strata.work.dir'), 'local.pid');
@@ -94,8 +85,8 @@ export function registerDaemons(program: Command, ctx: () => CliContext): void {
     .description('Run a master in the foreground')
     .action(async () => {
       const conf = ctx().conf;
-      const { MasterProcess, createLogger } = await daemonCode();
-      const master = await MasterProcess.start(conf, createLogger({ name: 'master', logDir: conf.get('strata.logs.dir') }));
+      const { MasterProcess } = await masterCode();
+      const master = await MasterProcess.start(conf, await openLogger('master', conf));
       ctx().err(`Strata master listening on ${conf.get('strata.master.bind.host')}:${master.rpcPort} (web ${master.webPort})`);
       await serve([() => master.stop()]);
     });
@@ -111,8 +102,8 @@ export function registerDaemons(program: Command, ctx: () => CliContext): void {
         if (!host || !port || !/^\d+$/.test(port)) throw new StrataError('INVALID_ARGUMENT', `--master "${o.master}" is not host:port`);
         conf = conf.with({ 'strata.master.hostname': host, 'strata.master.rpc.port': port });
       }
-      const { WorkerProcess, createLogger } = await daemonCode();
-      const logger = createLogger({ name: `worker-${conf.get('strata.worker.rpc.port')}`, logDir: conf.get('strata.logs.dir') });
+      const { WorkerProcess } = await workerCode();
+      const logger = await openLogger(`worker-${conf.get('strata.worker.rpc.port')}`, conf);
       const worker = await WorkerProcess.start(conf, logger);
       const unmount = await startMount(conf, new Map([[worker.url, worker.rpcServer]]), logger, [() => worker.stop()]);
       ctx().err(`Strata worker listening on ${conf.get('strata.worker.bind.host')}:${worker.rpcPort} (web ${worker.webPort})`);
@@ -184,20 +175,19 @@ export function registerDaemons(program: Command, ctx: () => CliContext): void {
     .description('Run the local cluster in the foreground (what local start runs)')
     .action(async () => {
       const conf = ctx().conf;
-      const { MasterProcess, WorkerProcess, createLogger } = await daemonCode();
+      const [{ MasterProcess }, { WorkerProcess }] = await Promise.all([masterCode(), workerCode()]);
       ensureTokenFile(conf);
-      const logDir = conf.get('strata.logs.dir');
-      const master = await MasterProcess.start(conf, createLogger({ name: 'master', logDir }));
+      const master = await MasterProcess.start(conf, await openLogger('master', conf));
       const inProcess = new Map([[masterUrl(conf), master.rpcServer]]);
       let worker: WorkerProcess;
       try {
-        worker = await WorkerProcess.start(conf, createLogger({ name: 'worker', logDir }), { inProcess });
+        worker = await WorkerProcess.start(conf, await openLogger('worker', conf), { inProcess });
       } catch (err) {
         await master.stop();
         throw err;
       }
       inProcess.set(worker.url, worker.rpcServer);
-      const unmount = await startMount(conf, inProcess, createLogger({ name: 'fuse', logDir }), [() => master.stop(), () => worker.stop()]);
+      const unmount = await startMount(conf, inProcess, await openLogger('fuse', conf), [() => master.stop(), () => worker.stop()]);
       // Written last: `local start` waits for it.
       const file = pidFile(conf);
       writeFileSync(file, String(process.pid));

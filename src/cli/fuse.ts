@@ -12,10 +12,10 @@ import { StrataError } from '../common/errors.js';
 import type { Logger } from '../common/logging.js';
 import type { InProcessServers } from '../common/rpc/client.js';
 import { packageRoot } from '../common/native.js';
-import { FuseMount, fuseMounts, prepareMountPoint, unmountPoint } from '../fuse/mount.js';
-import type { CliContext } from './context.js';
-import { collect } from './options.js';
 import { processAlive } from '../common/process-alive.js';
+import { FuseMount, fuseMounts, prepareMountPoint, unmountPoint } from '../fuse/mount.js';
+import { openLogger, type CliContext } from './context.js';
+import { collect } from './options.js';
 
 interface MountRecord {
   pid: number;
@@ -78,12 +78,6 @@ function optionsToConf(opts: string[]): Record<string, string> {
     else throw new StrataError('INVALID_ARGUMENT', `Unknown mount option "${o}": known are ${[...Object.keys(map).map((x) => `${x}=`), 'allow_other', 'kernel_cache', 'no_kernel_cache', 'no_passthrough'].join(', ')}`);
   }
   return out;
-}
-
-/** The logger (pino), loaded by the commands that log alone: a shell command starts faster without it. */
-async function openLogger(name: string, conf: Configuration): Promise<Logger> {
-  const { createLogger } = await import('../common/logging.js');
-  return createLogger({ name, logDir: conf.get('strata.logs.dir') });
 }
 
 async function runForeground(ctx: CliContext, mountPoint: string, strataPath: string, conf: Configuration): Promise<void> {
